@@ -1,0 +1,120 @@
+"""Data parallelism under ``torchrun`` (gloo on CPU, nccl on GPU), and the same code with one process.
+
+Every process holds the full model and computes the loss on its share of the global batch; gradients are
+averaged with one all-reduce of a flat buffer after ``backward`` (the arithmetic of DistributedDataParallel,
+without its hooks, so a method may leave parameters unused in a step). Parameters are broadcast from rank 0
+at the start, so every process starts from the same weights.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from choreo.errors import ChoreoError
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """``auto`` -> cuda if available else cpu; ``cuda`` -> this process's GPU."""
+    if name not in ("auto", "cpu", "cuda") and not name.startswith("cuda:"):
+        raise ChoreoError(f"unknown device {name!r} (cpu, cuda or auto)")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ChoreoError("--device cuda was asked for but no CUDA GPU is available")
+        if name == "cuda":
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
+        return torch.device(name)
+    return torch.device("cpu")
+
+
+def init_distributed(device: str = "auto") -> DistInfo:
+    """Join the process group when started by torchrun (WORLD_SIZE > 1); otherwise a single process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    dev = resolve_device(device, local_rank)
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if dev.type == "cuda" else "gloo"
+        if dev.type == "cuda":
+            torch.cuda.set_device(dev)
+        dist.init_process_group(backend=backend)
+    return DistInfo(rank=rank, world_size=world, local_rank=local_rank, device=dev)
+
+
+def shutdown(info: DistInfo) -> None:
+    if info.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def barrier(info: DistInfo) -> None:
+    if info.distributed:
+        dist.barrier()
+
+
+def broadcast_module(module: torch.nn.Module, info: DistInfo) -> None:
+    """Copy rank 0's parameters and buffers to every process."""
+    if not info.distributed:
+        return
+    with torch.no_grad():
+        for t in list(module.parameters()) + list(module.buffers()):
+            dist.broadcast(t.data, src=0)
+
+
+def average_gradients(params: list[torch.nn.Parameter], info: DistInfo) -> None:
+    """Average the gradients of ``params`` over processes.
+
+    A parameter without a gradient on some process counts as zero there; one without a gradient on every
+    process keeps ``grad = None`` (as it would with one process, so the optimiser skips it the same way).
+    """
+    if not info.distributed:
+        return
+    flag_dev = info.device if info.device.type == "cuda" else torch.device("cpu")
+    flags = torch.tensor([p.grad is not None for p in params], dtype=torch.int32, device=flag_dev)
+    dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+    grads = []
+    for p, used in zip(params, flags.tolist(), strict=True):
+        if not used:
+            continue
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        grads.append(p.grad)
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= info.world_size
+    offset = 0
+    for g in grads:
+        n = g.numel()
+        g.copy_(flat[offset : offset + n].view_as(g))
+        offset += n
+
+
+def average_values(values: list[float], info: DistInfo) -> list[float]:
+    """Mean of a list of floats over processes (identity with one process)."""
+    if not info.distributed or not values:
+        return values
+    t = torch.tensor(values, dtype=torch.float64, device=info.device if info.device.type == "cuda" else "cpu")
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return (t / info.world_size).tolist()

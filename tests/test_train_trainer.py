@@ -1,0 +1,256 @@
+"""The trainer on a tiny stand-in method: exact resume, crash while saving, 1 vs 2 processes (torchrun)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from choreo.errors import ChoreoError
+from choreo.train import checkpoint as ck
+from choreo.train.config import RunConfig
+from choreo.train.trainer import Trainer, read_log
+
+# The stand-in method and dataset, as source, so the torchrun worker script can run the very same code.
+TOY_SRC = textwrap.dedent(
+    '''
+    import types
+
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from choreo.data.windows import WindowDataset
+    from choreo.motion.skeleton import SMPL24
+
+
+    class Toy(nn.Module):
+        """Denoise x from a per-sample random mix with noise; every draw comes from batch["seed"]."""
+
+        def __init__(self, dim, feature_dim):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(dim + feature_dim + 1, 32), nn.GELU(), nn.Linear(32, dim))
+            self.unused = nn.Linear(2, 2)  # never gets a gradient: must not break the data-parallel path
+
+        def training_loss(self, batch):
+            x, m = batch["motion"], batch["music"]
+            ts, noises = [], []
+            for s in batch["seed"].tolist():
+                g = torch.Generator().manual_seed(int(s))
+                ts.append(torch.rand(1, generator=g))
+                noises.append(torch.randn(x.shape[1:], generator=g))
+            t = torch.stack(ts).to(x)[:, :, None].expand(-1, x.shape[1], 1)
+            xt = x * (1 - t) + torch.stack(noises).to(x) * t
+            pred = self.net(torch.cat([xt, m, t], -1))
+            mse = ((pred - x) ** 2).mean()
+            vel = ((pred[:, 1:] - pred[:, :-1] - x[:, 1:] + x[:, :-1]) ** 2).mean()
+            return mse + vel, {"mse": mse.detach(), "vel": float(vel.detach())}
+
+
+    def toy_dataset():
+        rng = np.random.default_rng(0)
+        motions, music = [], []
+        for T in (60, 45, 80):
+            t = np.arange(T)[:, None] / 10.0
+            motions.append(np.sin(t * rng.uniform(0.5, 2.0, 6) + rng.uniform(0, 6, 6)) * rng.uniform(1, 3, 6))
+            music.append(np.cos(t * rng.uniform(0.5, 2.0, 3)))
+        rep = types.SimpleNamespace(name="toy", skeleton=SMPL24, dim=6)
+        return WindowDataset(motions, music, [0, 1, 2], 16, 4, representation=rep, feature_set="toy", fps=10.0)
+
+
+    def toy_factory(rep, normalizer, feature_dim):
+        return Toy(rep.dim, feature_dim)
+    '''
+)
+_ns: dict = {}
+exec(TOY_SRC, _ns)
+toy_dataset, toy_factory = _ns["toy_dataset"], _ns["toy_factory"]
+
+
+def _config(steps: int, **train) -> RunConfig:
+    cfg = RunConfig.from_dict(
+        {
+            "method": "toy",
+            "train": {
+                "steps": steps,
+                "batch_size": 8,
+                "lr": 3e-3,
+                "ema_decay": 0.9,
+                "log_every": 1,
+                "save_every": 4,
+                "keep_last": 2,
+                "device": "cpu",
+                "seed": 5,
+                **train,
+            },
+        }
+    )
+    return cfg
+
+
+def _train(run_dir, steps, resume=False, **train):
+    t = Trainer(
+        _config(steps, **train),
+        run_dir,
+        dataset=toy_dataset(),
+        method_factory=toy_factory,
+        resume=resume,
+        progress=False,
+    )
+    return t.fit(), t
+
+
+def _weights(run_dir):
+    s = ck.load_checkpoint(run_dir / "last.ckpt")
+    return s["model"], s["ema"], s
+
+
+def test_training_writes_run_folder_and_lowers_loss(tmp_path):
+    out, _ = _train(tmp_path / "run", 40, save_every=16)
+    run = tmp_path / "run"
+    assert out["step"] == 40
+    assert sorted(p.name for p in run.glob("*.ckpt")) == ["last.ckpt", "step_000032.ckpt", "step_000040.ckpt"]
+    assert RunConfig.load(run / "config.yaml").train.steps == 40
+    rows = read_log(run / "log.csv")
+    assert [r["step"] for r in rows] == list(range(1, 41))
+    assert {"loss", "mse", "vel", "lr", "samples_per_s", "elapsed_s"} <= set(rows[0])
+    assert np.mean([r["loss"] for r in rows[-5:]]) < 0.7 * np.mean([r["loss"] for r in rows[:5]])
+    model, ema, state = _weights(run)
+    assert state["step"] == 40 and state["representation"] == "toy" and state["fps"] == 10.0
+    assert state["window_frames"] == 16 and state["normalizer"]["kind"] == "minmax"
+    assert not torch.equal(model["net.0.weight"], ema["net.0.weight"])
+
+
+def test_resume_continues_exactly(tmp_path):
+    _train(tmp_path / "straight", 12)
+    _train(tmp_path / "split", 6)
+    _train(tmp_path / "split", 12, resume=True)
+    (m1, e1, _), (m2, e2, s2) = _weights(tmp_path / "straight"), _weights(tmp_path / "split")
+    for k in m1:
+        torch.testing.assert_close(m2[k], m1[k], rtol=0, atol=0)
+        torch.testing.assert_close(e2[k], e1[k], rtol=0, atol=0)
+    la, lb = read_log(tmp_path / "straight" / "log.csv"), read_log(tmp_path / "split" / "log.csv")
+    assert [r["step"] for r in lb] == list(range(1, 13))
+    assert [r["loss"] for r in la] == [r["loss"] for r in lb]
+    assert s2["optimizer"]["state"][0]["step"] == 12
+
+
+def test_existing_run_needs_resume(tmp_path):
+    _train(tmp_path / "run", 4)
+    with pytest.raises(ChoreoError, match="--resume"):
+        _train(tmp_path / "run", 8)
+    out, _ = _train(tmp_path / "run", 4, resume=True)  # nothing left to do
+    assert out["step"] == 4
+
+
+def test_crash_while_saving_keeps_previous_checkpoint_and_resume_is_exact(tmp_path, monkeypatch):
+    _train(tmp_path / "straight", 12)
+    real_save = torch.save
+    calls = {"n": 0}
+
+    def failing_save(obj, f, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the step-8 checkpoint: write half a file, then die
+            with open(f, "wb") as fh:
+                fh.write(b"PK\x03\x04 half a checkpoint")
+            raise OSError("disk full (simulated)")
+        return real_save(obj, f, *a, **k)
+
+    monkeypatch.setattr(ck.torch, "save", failing_save)
+    with pytest.raises(OSError, match="simulated"):
+        _train(tmp_path / "run", 12)
+    monkeypatch.setattr(ck.torch, "save", real_save)
+    run = tmp_path / "run"
+    assert ck.load_checkpoint(run)["step"] == 4
+    assert sorted(p.name for p in run.iterdir() if p.suffix == ".ckpt" or ".tmp" in p.name) == [
+        "last.ckpt",
+        "step_000004.ckpt",
+    ]
+    _train(run, 12, resume=True)
+    (m1, _, _), (m2, _, _) = _weights(tmp_path / "straight"), _weights(run)
+    for k in m1:
+        torch.testing.assert_close(m2[k], m1[k], rtol=0, atol=0)
+    assert [r["loss"] for r in read_log(run / "log.csv")] == [
+        r["loss"] for r in read_log(tmp_path / "straight" / "log.csv")
+    ]
+
+
+def test_killed_process_mid_run_resumes(tmp_path):
+    """A real SIGKILL while training (after the first checkpoint): the run folder stays loadable."""
+    script = tmp_path / "worker.py"
+    script.write_text(
+        TOY_SRC
+        + textwrap.dedent(
+            """
+            import sys, os, signal
+            from choreo.train import checkpoint as ck
+            from choreo.train.config import RunConfig
+            from choreo.train.trainer import Trainer
+
+            real = ck.save_run_checkpoint
+
+            def save_then_die(run_dir, state, step, keep_last):
+                out = real(run_dir, state, step, keep_last)
+                if step == 8:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return out
+
+            ck.save_run_checkpoint = save_then_die
+            cfg = RunConfig.load(sys.argv[2])
+            Trainer(cfg, sys.argv[1], dataset=toy_dataset(), method_factory=toy_factory, progress=False).fit()
+            """
+        )
+    )
+    _config(12).save(tmp_path / "cfg.yaml")
+    r = subprocess.run([sys.executable, str(script), str(tmp_path / "run"), str(tmp_path / "cfg.yaml")], timeout=120)
+    assert r.returncode == -9
+    assert ck.load_checkpoint(tmp_path / "run")["step"] == 8
+    _train(tmp_path / "run", 12, resume=True)
+    _train(tmp_path / "straight", 12)
+    (m1, _, _), (m2, _, _) = _weights(tmp_path / "straight"), _weights(tmp_path / "run")
+    for k in m1:
+        torch.testing.assert_close(m2[k], m1[k], rtol=0, atol=0)
+
+
+@pytest.mark.slow
+def test_two_processes_give_the_single_process_loss_curve(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(
+        TOY_SRC
+        + textwrap.dedent(
+            """
+            import sys
+            from choreo.train.config import RunConfig
+            from choreo.train.trainer import Trainer
+
+            cfg = RunConfig.load(sys.argv[2])
+            Trainer(cfg, sys.argv[1], dataset=toy_dataset(), method_factory=toy_factory, progress=False).fit()
+            """
+        )
+    )
+    _config(10).save(tmp_path / "cfg.yaml")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    r = subprocess.run(
+        [*cmd, str(script), str(tmp_path / "two"), str(tmp_path / "cfg.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    _train(tmp_path / "one", 10)
+    one, two = read_log(tmp_path / "one" / "log.csv"), read_log(tmp_path / "two" / "log.csv")
+    assert len(one) == len(two) == 10
+    for a, b in zip(one, two, strict=True):
+        for key in ("loss", "mse", "vel"):
+            assert b[key] == pytest.approx(a[key], rel=1e-5), (a["step"], key)
+    (m1, _, _), (m2, _, s2) = _weights(tmp_path / "one"), _weights(tmp_path / "two")
+    assert s2["world_size"] == 2
+    for k in m1:
+        torch.testing.assert_close(m2[k], m1[k], rtol=1e-4, atol=1e-6)
