@@ -86,4 +86,145 @@ class Motion:
 
     def copy(self, **changes) -> Motion:
         """A shallow copy with some fields replaced (arrays are not copied)."""
-        return replace(self, meta=dict(self.meta), **changes)
+        changes.setdefault("meta", dict(self.meta))
+        return replace(self, **changes)
+
+    @property
+    def has_rotations(self) -> bool:
+        return self.rotations is not None
+
+    # --- positions ----------------------------------------------------------------------------------
+
+    def joint_positions(self) -> np.ndarray:
+        """(T, J, D) float64 world joint positions in metres, y-up.
+
+        The stored ``positions`` when present, else forward kinematics of ``rotations`` and ``root`` with
+        the skeleton's rest offsets.
+        """
+        if self.positions is not None:
+            return np.asarray(self.positions, dtype=np.float64)
+        if self.skeleton.offsets is None:
+            raise ChoreoError(
+                f"skeleton {self.skeleton.name!r} has no rest offsets, so rotations cannot give positions",
+                self.meta.get("source"),
+            )
+        import torch
+
+        from choreo.motion.kinematics import forward_kinematics
+        from choreo.motion.rotations import quat_to_matrix
+
+        rot = quat_to_matrix(torch.from_numpy(np.asarray(self.rotations, dtype=np.float64)))
+        root = torch.from_numpy(np.asarray(self.root, dtype=np.float64))
+        return forward_kinematics(rot, root, self.skeleton.offsets, self.skeleton.parents).numpy()
+
+    # --- time ---------------------------------------------------------------------------------------
+
+    def crop(self, start_frame: int, end_frame: int | None = None) -> Motion:
+        """Frames ``[start_frame, end_frame)`` (Python slice semantics, negative indices allowed)."""
+        sl = slice(start_frame, end_frame)
+        n = len(range(*sl.indices(self.n_frames)))
+        if n == 0:
+            raise ChoreoError(
+                f"crop [{start_frame}, {end_frame}) of a {self.n_frames}-frame motion is empty", self.meta.get("source")
+            )
+        return self.copy(
+            positions=None if self.positions is None else self.positions[sl],
+            rotations=None if self.rotations is None else self.rotations[sl],
+            root=None if self.root is None else self.root[sl],
+        )
+
+    def resample(self, fps: float) -> Motion:
+        """The motion at another frame rate, over the same time span (frame 0 stays at time 0).
+
+        When ``self.fps / fps`` is an integer (60 -> 30) this is exact decimation: every k-th frame.
+        Otherwise new frame ``i`` at time ``i / fps`` is interpolated: positions and root linearly,
+        rotations by quaternion slerp. The last new frame is the last one at or before the old end.
+        """
+        fps = float(fps)
+        if not np.isfinite(fps) or fps <= 0:
+            raise ChoreoError(f"target frame rate must be positive, got {fps}", self.meta.get("source"))
+        ratio = self.fps / fps
+        if abs(ratio - round(ratio)) < 1e-9 and round(ratio) >= 1:
+            k = int(round(ratio))
+            out = self.copy(
+                positions=None if self.positions is None else self.positions[::k],
+                rotations=None if self.rotations is None else self.rotations[::k],
+                root=None if self.root is None else self.root[::k],
+            )
+            out.fps = fps
+            return out
+        n_new = int(np.floor((self.n_frames - 1) / ratio + 1e-9)) + 1
+        t = np.arange(n_new) * ratio  # positions in old-frame units
+        i0 = np.minimum(np.floor(t).astype(np.int64), self.n_frames - 1)
+        i1 = np.minimum(i0 + 1, self.n_frames - 1)
+        w = (t - i0)[:, None, None]
+
+        def lerp(a):
+            if a is None:
+                return None
+            a = np.asarray(a, dtype=np.float64)
+            ww = w if a.ndim == 3 else w[:, :, 0]
+            return (1.0 - ww) * a[i0] + ww * a[i1]
+
+        rotations = None
+        if self.rotations is not None:
+            import torch
+
+            from choreo.motion.rotations import quat_slerp
+
+            q = torch.from_numpy(np.asarray(self.rotations, dtype=np.float64))
+            rotations = quat_slerp(q[i0], q[i1], torch.from_numpy(w)).numpy()
+        out = self.copy(positions=lerp(self.positions), rotations=rotations, root=lerp(self.root))
+        out.fps = fps
+        return out
+
+    # --- contacts and mirroring -----------------------------------------------------------------------
+
+    def foot_contacts(self, threshold: float | None = None) -> np.ndarray:
+        """(T, 4) bool: which of (left ankle, left toe, right ankle, right toe) is on the ground.
+
+        A foot joint is in contact when its speed is below ``threshold`` metres per second (default
+        0.3 m/s, EDGE's 0.01 m per frame at 30 fps). The speed at frame t is |p[t+1] - p[t]| * fps; the
+        last frame repeats the one before. Joints the skeleton lacks (index -1) are never in contact.
+        """
+        thr = 0.3 if threshold is None else float(threshold)
+        P = self.joint_positions()
+        out = np.zeros((self.n_frames, 4), dtype=bool)
+        feet = [int(f) for f in self.skeleton.feet]
+        idx = [f for f in feet if f >= 0]
+        if not idx:
+            return out
+        if self.n_frames < 2:
+            out[:, [i for i, f in enumerate(feet) if f >= 0]] = True
+            return out
+        v = np.linalg.norm(np.diff(P[:, idx], axis=0), axis=-1) * self.fps
+        v = np.concatenate([v, v[-1:]], axis=0)
+        out[:, [i for i, f in enumerate(feet) if f >= 0]] = v < thr
+        return out
+
+    def mirror(self) -> Motion:
+        """The left/right mirror image: joints swapped by ``skeleton.mirror_pairs`` and x negated.
+
+        Positions are reflected exactly. Rotations are reflected as ``M R M`` with M = diag(-1, 1, 1)
+        (quaternion (w, x, -y, -z)) after swapping the joints, so a rotation-based motion's FK
+        positions are the mirror image up to the skeleton's own left/right asymmetry in its rest
+        offsets. If the left/right swap does not map the tree onto itself, rotations cannot be
+        mirrored and the result keeps positions only.
+        """
+        sk = self.skeleton
+        perm = sk.mirror_map
+        sign = np.ones(sk.dim)
+        sign[0] = -1.0
+        positions = None if self.positions is None else np.asarray(self.positions)[:, perm] * sign
+        parents = sk.parents
+        symmetric = all(
+            (parents[perm[j]] == -1 and parents[j] == -1) or (parents[j] >= 0 and parents[perm[j]] == perm[parents[j]])
+            for j in range(sk.n_joints)
+        )
+        if self.rotations is None:
+            return self.copy(positions=positions, root=None if self.root is None else self.root * np.array([-1, 1, 1]))
+        if not symmetric:
+            return self.copy(positions=self.joint_positions()[:, perm] * sign, rotations=None, root=None)
+        q = np.asarray(self.rotations)[:, perm] * np.array([1.0, 1.0, -1.0, -1.0])
+        root = np.asarray(self.root) * np.array([-1.0, 1.0, 1.0])
+        return self.copy(positions=positions, rotations=q, root=root)
