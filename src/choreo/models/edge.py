@@ -1,0 +1,450 @@
+"""EDGE (Tseng et al., CVPR 2023): music-conditioned motion diffusion with geometric losses.
+
+:class:`EdgeMethod` bundles the denoiser, the diffusion scheduler, the motion representation and its
+normaliser. It trains (:meth:`EdgeMethod.training_loss`) and samples: independent windows
+(:meth:`EdgeMethod.sample`) or a dance of any length from overlapping windows, with editing
+constraints (:meth:`EdgeMethod.generate`). It does no file IO.
+
+Tensors: motion (B, T, C) normalised to [-1, 1] per channel by the normaliser, music (B, T, F)
+features frame-aligned with the motion at the model's fps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from choreo.errors import ChoreoError
+from choreo.models.denoiser import EdgeDenoiser, SamplingContext
+from choreo.models.diffusion import SAMPLERS, GaussianDiffusion, guidance_ramp, guided, randn_like
+from choreo.models.editing import Constraint
+from choreo.models.longform import linear_blend, pad_frames, plan_windows, split_windows, stitch
+
+
+@dataclass
+class EdgeConfig:
+    """EDGE's settings; the defaults are the paper's (official code).
+
+    Attributes:
+        width, layers, heads, ff_size, dropout, music_layers: denoiser sizes.
+        window_frames: frames per training window (EDGE: 5 s at 30 fps); the null music embedding's length
+            and the long-form window.
+        n_timesteps, schedule, cosine_s: the diffusion (T = 1000, cosine, s = 0.008).
+        cond_dropout: probability of training with the null music (classifier-free guidance).
+        loss_x0, loss_vel, loss_fk, loss_foot: loss weights.
+        contact_threshold: predicted contact (real units, 0..1) above which the foot loss applies.
+        guidance, steps, eta, sampler: sampling defaults (w = 2, DDIM 50 steps, eta 1).
+        rotary_theta: base of the rotary position frequencies.
+    """
+
+    width: int = 512
+    layers: int = 8
+    heads: int = 8
+    ff_size: int = 1024
+    dropout: float = 0.1
+    music_layers: int = 2
+    window_frames: int = 150
+    n_timesteps: int = 1000
+    schedule: str = "cosine"
+    cosine_s: float = 0.008
+    cond_dropout: float = 0.25
+    loss_x0: float = 0.636
+    loss_vel: float = 2.964
+    loss_fk: float = 0.646
+    loss_foot: float = 10.942
+    contact_threshold: float = 0.95
+    guidance: float = 2.0
+    steps: int = 50
+    eta: float = 1.0
+    sampler: str = "ddim"
+    rotary_theta: float = 10000.0
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> EdgeConfig:
+        """Build from a plain dict (unknown keys are an error, naming them)."""
+        d = dict(d or {})
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ChoreoError(f"unknown EDGE model settings: {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+        cfg = cls(**d)
+        if cfg.width % cfg.heads or (cfg.width // cfg.heads) % 2:
+            raise ChoreoError(f"EDGE width {cfg.width} must split into {cfg.heads} heads of even size")
+        if cfg.sampler not in SAMPLERS:
+            raise ChoreoError(f"unknown sampler {cfg.sampler!r} (known: {', '.join(SAMPLERS)})")
+        return cfg
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _non_contact_channels(representation) -> np.ndarray:
+    keep = np.ones(representation.dim, bool)
+    keep[representation.contact_channels] = False
+    return np.nonzero(keep)[0]
+
+
+def _rot6d_slice(representation) -> slice | None:
+    """Channels holding 6D joint rotations (contiguous after the root), or None for position representations."""
+    sl = getattr(representation, "rot6d_channels", None)
+    if sl is not None:
+        return sl
+    if "rot6d" in representation.name:
+        start = representation.root_channels.stop
+        return slice(start, start + 6 * representation.skeleton.n_joints)
+    return None
+
+
+def make_blend(representation) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Cross-fade for stitching windows: linear for positions/contacts, slerp for 6D rotations."""
+    rot = _rot6d_slice(representation)
+    if rot is None:
+        return linear_blend
+
+    def blend(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+        from choreo.motion import rotations as R
+
+        out = linear_blend(a, b, w)
+        O = a.shape[0]
+        qa = R.matrix_to_quat(R.rot6d_to_matrix(torch.from_numpy(np.ascontiguousarray(a[:, rot])).view(O, -1, 6)))
+        qb = R.matrix_to_quat(R.rot6d_to_matrix(torch.from_numpy(np.ascontiguousarray(b[:, rot])).view(O, -1, 6)))
+        tw = torch.as_tensor(w, dtype=qa.dtype)[:, None].expand(qa.shape[:-1])
+        q = R.quat_slerp(qa, qb, tw)
+        out[:, rot] = R.matrix_to_rot6d(R.quat_to_matrix(q)).reshape(O, -1).numpy()
+        return out
+
+    return blend
+
+
+class EdgeMethod(nn.Module):
+    """EDGE as a trainable and samplable module.
+
+    Args:
+        config: :class:`EdgeConfig`.
+        representation: the motion representation (``dim``, ``contact_channels``, ``joint_positions``,
+            ``joint_channels``, ``skeleton``).
+        normalizer: min-max normaliser with ``normalize`` / ``denormalize`` for numpy and torch.
+        feature_dim: F, music features per frame.
+    """
+
+    name = "edge"
+
+    def __init__(self, config: EdgeConfig, representation, normalizer, feature_dim: int):
+        super().__init__()
+        self.config = config
+        self.representation = representation
+        self.normalizer = normalizer
+        self.feature_dim = int(feature_dim)
+        self.denoiser = EdgeDenoiser(
+            motion_dim=representation.dim,
+            music_dim=self.feature_dim,
+            width=config.width,
+            layers=config.layers,
+            heads=config.heads,
+            ff_size=config.ff_size,
+            dropout=config.dropout,
+            music_layers=config.music_layers,
+            window_frames=config.window_frames,
+            rotary_theta=config.rotary_theta,
+        )
+        self.diffusion = GaussianDiffusion(config.n_timesteps, config.schedule, config.cosine_s)
+        self._motion_channels = torch.as_tensor(_non_contact_channels(representation))
+        feet = [(i, j) for i, j in enumerate(representation.skeleton.feet) if j >= 0]
+        contacts = np.arange(representation.dim)[representation.contact_channels]
+        self._foot_joints = [j for _, j in feet]
+        self._foot_contacts = [int(contacts[i]) for i, _ in feet if i < len(contacts)]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # ---- training ------------------------------------------------------------------------------------
+    def _training_draws(
+        self, x0: torch.Tensor, seeds: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Timesteps (B,), noise like x0 and condition-keep flags (B,) for a training batch.
+
+        With per-sample ``seeds`` (B,) every draw of sample i comes from its own generator, so a sample's
+        noise does not depend on the batch it sits in or the number of processes.
+        """
+        B, dev, cfg = x0.shape[0], x0.device, self.config
+        if seeds is None:
+            t = torch.randint(0, cfg.n_timesteps, (B,), device=dev)
+            return t, torch.randn_like(x0), torch.rand(B, device=dev) >= cfg.cond_dropout
+        ts, noises, keeps = [], [], []
+        for s in torch.as_tensor(seeds).reshape(-1).tolist():
+            g = torch.Generator().manual_seed(int(s))
+            ts.append(torch.randint(0, cfg.n_timesteps, (1,), generator=g))
+            keeps.append(torch.rand(1, generator=g) >= cfg.cond_dropout)
+            noises.append(torch.randn(x0.shape[1:], generator=g))
+        t = torch.cat(ts).to(dev)
+        return t, torch.stack(noises).to(dev, x0.dtype), torch.cat(keeps).to(dev)
+
+    def training_loss(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
+        """EDGE's objective on a batch ``{"motion": (B, T, C) normalised, "music": (B, T, F), "seed": (B,) optional}``.
+
+        ``0.636 L_x0 + 2.964 L_vel + 0.646 L_fk + 10.942 L_foot`` (all mean squared errors): x0
+        reconstruction; frame-difference velocity of the non-contact channels; joint positions in
+        metres (denormalised, then the representation's forward kinematics); foot velocity (metres per
+        frame) of the foot joints on frames where the model's own contact prediction exceeds 0.95.
+        Condition dropout replaces the music by the null embedding with probability ``cond_dropout``.
+
+        Returns:
+            total loss (scalar, differentiable) and the float parts ``loss, x0, vel, fk, foot``.
+        """
+        cfg = self.config
+        dev = self.device
+        x0 = batch["motion"].to(dev, torch.float32)
+        music = batch["music"].to(dev, torch.float32)
+        t, noise, keep = self._training_draws(x0, batch.get("seed"))
+        xt = self.diffusion.q_sample(x0, t, noise)
+        pred = self.denoiser(xt, t, music, keep)
+
+        loss_x0 = F.mse_loss(pred, x0)
+        mc = self._motion_channels.to(dev)
+        pm, tm = pred.index_select(-1, mc), x0.index_select(-1, mc)
+        loss_vel = F.mse_loss(pm[:, 1:] - pm[:, :-1], tm[:, 1:] - tm[:, :-1])
+
+        pred_real = self.normalizer.denormalize(pred)
+        true_real = self.normalizer.denormalize(x0)
+        pos_pred = self.representation.joint_positions(pred_real)
+        pos_true = self.representation.joint_positions(true_real)
+        loss_fk = F.mse_loss(pos_pred, pos_true)
+
+        if self._foot_joints:
+            feet = pos_pred[:, :, self._foot_joints]  # (B, T, k, 3)
+            vel = feet[:, 1:] - feet[:, :-1]
+            static = pred_real[:, :-1, self._foot_contacts] > cfg.contact_threshold  # (B, T-1, k)
+            loss_foot = (vel * static[..., None]).pow(2).mean()
+        else:
+            loss_foot = pred.new_zeros(())
+
+        total = cfg.loss_x0 * loss_x0 + cfg.loss_vel * loss_vel + cfg.loss_fk * loss_fk + cfg.loss_foot * loss_foot
+        logs = {
+            "loss": float(total.detach()),
+            "x0": float(loss_x0.detach()),
+            "vel": float(loss_vel.detach()),
+            "fk": float(loss_fk.detach()),
+            "foot": float(loss_foot.detach()),
+        }
+        return total, logs
+
+    # ---- sampling ------------------------------------------------------------------------------------
+    def _denoise_fn(self, ctx: SamplingContext, weights: list[float]):
+        """``(x, t, step) -> x0`` with classifier-free guidance, cond and uncond in one batched forward."""
+        n = ctx.n
+
+        def fn(x: torch.Tensor, t: int, i: int) -> torch.Tensor:
+            w = weights[i]
+            if w == 1.0 or not ctx.has_uncond:
+                return self.denoiser.forward_cached(x, t, ctx, slice(0, n))
+            if w == 0.0:
+                return self.denoiser.forward_cached(x, t, ctx, slice(n, 2 * n))
+            both = self.denoiser.forward_cached(torch.cat((x, x), dim=0), t, ctx, slice(0, 2 * n))
+            return guided(both[:n], both[n:], w)
+
+        return fn
+
+    def _run(
+        self,
+        music: torch.Tensor,
+        weights: list[float],
+        steps: int,
+        generator: torch.Generator,
+        sampler: str,
+        eta: float,
+        known: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        couple_plan=None,
+        on_step: Callable[[], None] | None = None,
+    ) -> torch.Tensor:
+        """Denoise a batch of windows (n, W, F) -> normalised (n, W, C)."""
+        n, W, _ = music.shape
+        ctx = self.denoiser.prepare(music, uncond=any(w != 1.0 for w in weights))
+        x = randn_like(music.new_empty(n, W, self.representation.dim), generator)
+        diffusion = self.diffusion
+        coupled = couple_plan is not None and n > 1
+
+        def post(x: torch.Tensor, t_next: int, i: int) -> torch.Tensor:
+            if mask is not None:
+                x = diffusion.constrain(x, known, mask, t_next, generator)
+            if coupled and t_next >= 0:
+                # EDGE: the first half of window k+1 follows the second half of window k (not after the last step)
+                x[1:, : couple_plan.overlap] = x[:-1, couple_plan.hop :].clone()
+            return x
+
+        post_fn = post if (mask is not None or coupled) else None
+        return diffusion.sample_loop(
+            self._denoise_fn(ctx, weights), x, steps, sampler, eta, generator, post_fn, True, on_step
+        )
+
+    def _check_music(self, music, ndim: int) -> torch.Tensor:
+        m = torch.as_tensor(np.asarray(music, np.float32) if not torch.is_tensor(music) else music)
+        if m.ndim != ndim or m.shape[-1] != self.feature_dim:
+            want = "(frames, F)" if ndim == 2 else "(batch, frames, F)"
+            raise ChoreoError(
+                f"music features have shape {tuple(m.shape)}, expected {want} with F = {self.feature_dim}"
+            )
+        if not torch.isfinite(m).all():
+            raise ChoreoError("music features contain NaN or infinite values")
+        return m.to(self.device, torch.float32)
+
+    def _normalize(self, x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(self.normalizer.normalize(x), np.float32), device=self.device)
+
+    def _denormalize(self, x: torch.Tensor) -> np.ndarray:
+        out = self.normalizer.denormalize(x.detach().cpu().numpy())
+        return np.asarray(out, np.float32)
+
+    @torch.inference_mode()
+    def sample(
+        self,
+        music,
+        steps: int | None = None,
+        guidance: float | None = None,
+        seed: int = 0,
+        edit: Constraint | None = None,
+        sampler: str | None = None,
+        eta: float | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Sample one dance per music clip, each clip on its own (no window coupling).
+
+        Args:
+            music: (B, T, F) features.
+            steps, guidance, sampler, eta: defaults from the config (DDIM 50 steps, w = 2, eta 1).
+            seed: seeds a CPU ``torch.Generator`` (same seed, same result).
+            edit: a constraint over (T, C) applied to every clip.
+        Returns:
+            (B, T, C) float32 motion tensors in real units (denormalised).
+        """
+        cfg = self.config
+        steps, guidance = steps or cfg.steps, cfg.guidance if guidance is None else guidance
+        sampler, eta = sampler or cfg.sampler, cfg.eta if eta is None else eta
+        m = self._check_music(music, 3)
+        gen = torch.Generator().manual_seed(int(seed))
+        known = mask = None
+        if edit is not None:
+            known = self._normalize(edit.known)[None]
+            mask = torch.as_tensor(edit.mask, device=self.device)[None]
+        bar = _progress(steps, progress)
+        x = self._run(m, [float(guidance)] * steps, steps, gen, sampler, eta, known, mask, None, bar.update)
+        bar.close()
+        out = self._denormalize(x)
+        if edit is not None:
+            out = np.where(edit.mask[None], edit.known[None], out)
+        return out
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        music,
+        steps: int | None = None,
+        guidance: float | None = None,
+        seed: int = 0,
+        constraint: Constraint | None = None,
+        sampler: str | None = None,
+        eta: float | None = None,
+        window: int | None = None,
+        chunk_windows: int = 32,
+        ramp: bool | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """A dance of any length for one song, from overlapping windows (EDGE's long-form sampling).
+
+        The song's (L, F) features are padded to a whole number of half-windows and cut into windows of
+        W frames every W/2. Windows are denoised together, at most ``chunk_windows`` per batch (memory
+        stays bounded however long the song); after every step the first half of each window is
+        replaced by the second half of the previous one. A chunk's first window is tied to the previous
+        chunk's last (finished) window by inpainting. The windows are then stitched (cross-fading root
+        and positions linearly, slerping rotations) and cropped to L frames.
+
+        Args:
+            music: (L, F) features at the model fps.
+            steps, guidance, sampler, eta: defaults from the config.
+            seed: seeds a CPU ``torch.Generator``.
+            constraint: editing constraint over (L, C) (real units); masked entries of the result equal it.
+            window: frames per window (default: the config's ``window_frames``).
+            chunk_windows: most windows per batched forward (>= 2).
+            ramp: ramp the guidance from 0 to w over the first half of the steps (default: when there
+                is more than one window, as EDGE does).
+            progress: show a tqdm bar over all denoising steps.
+        Returns:
+            (L, C) float32 motion tensor in real units.
+        """
+        cfg = self.config
+        steps, guidance = steps or cfg.steps, cfg.guidance if guidance is None else guidance
+        sampler, eta = sampler or cfg.sampler, cfg.eta if eta is None else eta
+        m = self._check_music(music, 2)
+        L = m.shape[0]
+        plan = plan_windows(L, int(window or cfg.window_frames))
+        if constraint is not None and constraint.known.shape != (L, self.representation.dim):
+            raise ChoreoError(
+                f"edit constraint has shape {constraint.known.shape}, expected ({L}, {self.representation.dim})"
+            )
+        feats = torch.as_tensor(pad_frames(m.cpu().numpy(), plan.padded_frames), device=self.device)
+        windows_music = split_windows(feats, plan)
+        use_ramp = plan.n_windows > 1 if ramp is None else ramp
+        weights = guidance_ramp(float(guidance), steps) if use_ramp else [float(guidance)] * steps
+        gen = torch.Generator().manual_seed(int(seed))
+
+        C = self.representation.dim
+        known_all = mask_all = None
+        if constraint is not None:
+            known_full = np.zeros((plan.padded_frames, C), np.float32)
+            mask_full = np.zeros((plan.padded_frames, C), bool)
+            known_full[:L], mask_full[:L] = self.normalizer.normalize(constraint.known), constraint.mask
+            known_all = split_windows(torch.as_tensor(known_full, device=self.device), plan)
+            mask_all = split_windows(torch.as_tensor(mask_full, device=self.device), plan)
+
+        chunk = max(2, int(chunk_windows))
+        n_chunks = -(-plan.n_windows // chunk)
+        bar = _progress(steps * n_chunks, progress)
+        out = torch.empty(plan.n_windows, plan.window, C, device=self.device)
+        O, H = plan.overlap, plan.hop
+        for a in range(0, plan.n_windows, chunk):
+            b = min(a + chunk, plan.n_windows)
+            n = b - a
+            if known_all is not None:
+                known, mask = known_all[a:b].clone(), mask_all[a:b].clone()
+            else:
+                known = torch.zeros(n, plan.window, C, device=self.device)
+                mask = torch.zeros(n, plan.window, C, dtype=torch.bool, device=self.device)
+            if a > 0:
+                known[0, :O], mask[0, :O] = out[a - 1, H:], True
+            has_mask = bool(mask.any())
+            out[a:b] = self._run(
+                windows_music[a:b],
+                weights,
+                steps,
+                gen,
+                sampler,
+                eta,
+                known if has_mask else None,
+                mask if has_mask else None,
+                plan,
+                bar.update,
+            )
+        bar.close()
+        real = self._denormalize(out)
+        motion = stitch(real, plan, make_blend(self.representation))
+        if constraint is not None:
+            motion = np.where(constraint.mask, constraint.known, motion).astype(np.float32)
+        return motion
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="denoising", unit="step", disable=not enabled, leave=False)
+
+
+def build_edge(model_config: dict | None, representation, normalizer, feature_dim: int) -> EdgeMethod:
+    """Registry entry: an :class:`EdgeMethod` from its config dict."""
+    return EdgeMethod(EdgeConfig.from_dict(model_config), representation, normalizer, feature_dim)
