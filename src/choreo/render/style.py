@@ -1,0 +1,95 @@
+"""Colours, sizes and body sides for drawing skeletons.
+
+Left limbs are drawn warm (orange), right limbs cool (blue), the spine and head light grey; a foot in
+contact with the ground turns yellow. Colours are RGB tuples (0-255).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from choreo.motion.skeleton import Skeleton
+
+BACKGROUND_TOP = (22, 25, 33)
+BACKGROUND_BOTTOM = (38, 43, 54)
+FLOOR = (44, 49, 60)
+GRID = (70, 78, 94)
+SHADOW = (26, 29, 36)
+LEFT = (255, 128, 32)
+RIGHT = (50, 150, 255)
+CENTRE = (225, 225, 225)
+CONTACT = (255, 235, 60)
+TEXT = (235, 235, 235)
+BEAT = (255, 80, 110)
+DIVIDER = (90, 96, 110)
+
+#: colour per side code: index with ``side + 1`` (-1 right, 0 centre, +1 left).
+SIDE_COLOURS = (RIGHT, CENTRE, LEFT)
+
+#: the picture is drawn this many times larger and box-filtered down, which antialiases the lines.
+SUPERSAMPLE = 2
+
+
+def _name_side(name: str) -> int:
+    """+1 for a name that says left, -1 for right, 0 when it says neither."""
+    low = name.lower()
+    if "left" in low:
+        return 1
+    if "right" in low:
+        return -1
+    # BVH and OpenPose habits: "LHip", "RightArm", "l_ankle", "R.Knee".
+    if re.match(r"^l[_\-. ]", low) or re.match(r"^L[A-Z]", name):
+        return 1
+    if re.match(r"^r[_\-. ]", low) or re.match(r"^R[A-Z]", name):
+        return -1
+    return 0
+
+
+def joint_sides(skeleton: Skeleton) -> np.ndarray:
+    """(J,) int8: +1 for left joints, -1 for right joints, 0 for the centre line.
+
+    ``skeleton.mirror_pairs`` are (left, right) pairs; where both joint names clearly say the opposite,
+    the names win. Without mirror pairs, the names alone decide.
+    """
+    sides = np.zeros(skeleton.n_joints, np.int8)
+    names = skeleton.joint_names
+    if skeleton.mirror_pairs:
+        for a, b in skeleton.mirror_pairs:
+            if _name_side(names[a]) == -1 and _name_side(names[b]) == 1:
+                a, b = b, a
+            sides[a], sides[b] = 1, -1
+    else:
+        for j, n in enumerate(names):
+            sides[j] = _name_side(n)
+    return sides
+
+
+def bones(skeleton: Skeleton) -> np.ndarray:
+    """(B, 2) int64 (parent, child) index pairs, one per non-root joint, in parent-first order."""
+    return np.array(
+        [(int(skeleton.parents[j]), j) for j in skeleton.order if skeleton.parents[j] >= 0], np.int64
+    ).reshape(-1, 2)
+
+
+def gif_palette() -> list[tuple[int, int, int]]:
+    """The colours a frame can hold: the flat colours, the background ramp and antialiasing blends.
+
+    GIF frames are mapped onto this one fixed palette (at most 256 entries), so colours stay the same
+    from frame to frame and no per-frame palette has to be computed.
+    """
+    fg = [LEFT, RIGHT, CENTRE, CONTACT, TEXT, BEAT, GRID, SHADOW, DIVIDER]
+    top, bot = np.array(BACKGROUND_TOP, float), np.array(BACKGROUND_BOTTOM, float)
+    ramp = [tuple(np.round(top + (bot - top) * k / 11).astype(int)) for k in range(12)]
+    bgs = [np.array(c, float) for c in (FLOOR, SHADOW, BACKGROUND_TOP, BACKGROUND_BOTTOM)]
+    colours = list(fg) + ramp + [FLOOR]
+    for c in fg:
+        for bg in bgs:
+            for a in (0.25, 0.5, 0.75):
+                colours.append(tuple(np.round(bg + (np.array(c, float) - bg) * a).astype(int)))
+    for i, a in enumerate(fg[:4]):
+        for b in fg[i + 1 : 4]:
+            colours.append(tuple(np.round((np.array(a, float) + np.array(b, float)) / 2).astype(int)))
+    out = list(dict.fromkeys(tuple(int(v) for v in c) for c in colours))
+    return out[:256]
