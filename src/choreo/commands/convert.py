@@ -1,0 +1,59 @@
+"""``choreo convert IN OUT``: turn one motion format into another (npz, AIST++ pkl, BVH out)."""
+
+from __future__ import annotations
+
+NAME = "convert"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        NAME,
+        help="convert a motion file: BVH, AIST++/EDGE pkl, Dance with Melody, OpenPose JSON -> npz, pkl, BVH",
+        description="Read a motion (format from the extension, or a Dance with Melody / OpenPose JSON folder) and "
+        "write it as .npz (choreo), .pkl (AIST++ SMPL layout) or .bvh (centimetres, opens in Blender). "
+        "Positions-only motions are turned into joint rotations for BVH by inverse kinematics.",
+    )
+    p.add_argument("input", help="motion file or folder")
+    p.add_argument("output", help="output file: .npz, .pkl or .bvh")
+    p.add_argument("--fps", type=float, default=None, metavar="N", help="resample the output to N frames per second")
+    p.add_argument(
+        "--input-fps",
+        type=float,
+        default=None,
+        metavar="F",
+        help="frame rate of an input that does not record one (OpenPose JSON: default 30; AIST++ pkl: 60)",
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        metavar="S",
+        help="metres per input unit (BVH: detected, cm or m; Dance with Melody: 0.01)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from choreo.errors import ChoreoError
+    from choreo.motion.formats import WRITE_EXTENSIONS, read_motion, write_motion
+
+    out = Path(args.output)
+    if out.suffix.lower() not in WRITE_EXTENSIONS:
+        raise ChoreoError(
+            f"cannot write motion format {out.suffix or '(no extension)'!r}; "
+            f"choose one of {', '.join(WRITE_EXTENSIONS)}",
+            out,
+        )
+    for name in ("fps", "input_fps", "scale"):
+        v = getattr(args, name)
+        if v is not None and not v > 0:
+            raise ChoreoError(f"--{name.replace('_', '-')} must be positive, got {v}")
+    motion = read_motion(args.input, fps=args.input_fps, scale=args.scale)
+    if args.fps is not None:
+        motion = motion.resample(args.fps)
+    write_motion(motion, out)
+    sk = motion.skeleton
+    print(f"{out}: {motion.n_frames} frames at {motion.fps:g} fps, {sk.n_joints} joints ({sk.name})")
+    return 0
