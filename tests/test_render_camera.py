@@ -180,7 +180,7 @@ def test_compare_side_by_side_same_scale():
 
 
 def _body25_motion(T: int = 40) -> Motion:
-    """A 2D stick figure in image pixels (y down) stepping right."""
+    """A 2D stick figure in image pixels stepping right, y negated (up) as choreo's OpenPose reader gives it."""
     base = {
         "nose": (0, -160), "neck": (0, -130), "right_shoulder": (-30, -128), "right_elbow": (-45, -90),
         "right_wrist": (-50, -55), "left_shoulder": (30, -128), "left_elbow": (45, -90), "left_wrist": (50, -55),
@@ -192,11 +192,11 @@ def _body25_motion(T: int = 40) -> Motion:
     }  # fmt: skip
     pts = np.array([base[n] for n in BODY25.joint_names], float)
     t = np.arange(T)[:, None, None]
-    pos = pts[None] + np.array([960.0, 600.0]) + t * np.array([4.0, 0.0])
+    pos = (pts[None] + np.array([960.0, 600.0]) + t * np.array([4.0, 0.0])) * np.array([1.0, -1.0])
     return Motion(BODY25, 25.0, positions=pos)
 
 
-def test_flat_camera_for_2d_keypoints_keeps_y_down():
+def test_flat_camera_draws_2d_keypoints_upright():
     m = _body25_motion()
     sc = build_scene(m, size=(320, 240), camera="fixed")
     p = sc.panels[0]
@@ -207,9 +207,10 @@ def test_flat_camera_for_2d_keypoints_keeps_y_down():
     # fixed: the figure walks to the right across the picture, inside it
     assert p.pixels[-1, nose, 0] > p.pixels[0, nose, 0] + 20
     assert np.all((p.pixels >= 0) & (p.pixels <= [320, 240]))
-    # flat projection is an exact scale and shift
+    # flat projection is an exact scale and shift, y flipped (motion y up, picture y down)
     s = p.camera.scale
-    np.testing.assert_allclose(p.pixels[5, 3] - p.pixels[5, 4], s * (m.positions[5, 3] - m.positions[5, 4]))
+    d = m.positions[5, 3] - m.positions[5, 4]
+    np.testing.assert_allclose(p.pixels[5, 3] - p.pixels[5, 4], [s * d[0], -s * d[1]])
 
 
 def test_joint_pixels_matches_scene():

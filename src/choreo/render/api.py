@@ -73,7 +73,8 @@ def render(
     the floor; left limbs orange, right limbs blue, feet in contact with the ground yellow.
 
     Args:
-        motion: the dance (y-up metres for 3D skeletons; image coordinates, y down, for 2D keypoints).
+        motion: the dance, y up (3D skeletons in metres; 2D keypoints in image units, as choreo's readers
+            give them with the image's y negated).
         out_path: ``.mp4`` (H.264 + AAC) or ``.gif`` (loops forever). Written atomically: on any error
             or Ctrl-C no file is left behind.
         music: song file (any format ffmpeg reads) muxed into the MP4; silence pads it when it ends

@@ -3,8 +3,8 @@
 World space is choreo's canonical space: metres, y up. A perspective camera looks at a target from a
 fixed direction (a little to the side of the dancer's mean facing and a little above); it either follows
 the dancer (target = the body's centre, smoothed over time) or stays fixed (framing the whole dance).
-2D keypoint motions (``skeleton.dim == 2``, image coordinates with y down) use a flat camera: a scale
-and a shift per frame.
+2D keypoint motions (``skeleton.dim == 2``: image units, y up, since choreo's readers negate the image's y)
+use a flat camera: a scale and a shift per frame, y flipped back to point down.
 
 Pixel coordinates are in the output picture: x to the right, y down, (0, 0) the top-left corner of
 the top-left pixel; a panel (one dancer when two are compared side by side) is a rectangle of it.
@@ -39,7 +39,7 @@ class Camera:
     """The camera of one panel over the rendered frames.
 
     Attributes:
-        kind: ``"perspective"`` (3D, world metres y-up) or ``"flat"`` (2D image coordinates, y down).
+        kind: ``"perspective"`` (3D, world metres y-up) or ``"flat"`` (2D image units, y up).
         panel: (x0, y0, width, height) of the panel in output pixels.
         eye: (T, 3) camera positions in metres (perspective).
         basis: (T, 3, 3) rows = camera right, up and forward unit vectors in world space (perspective).
@@ -98,7 +98,7 @@ class Camera:
         if self.kind == "flat":
             cx, cy = self.principal
             c = self.centre[frames]
-            pix = (points - c[..., None, :]) * self.scale + np.array([cx, cy])
+            pix = (points - c[..., None, :]) * np.array([self.scale, -self.scale]) + np.array([cx, cy])
             return pix, np.zeros(pix.shape[:-1])
         cam = self.to_camera(points, frames)
         return self.camera_to_pixels(cam), cam[..., 2]
@@ -216,4 +216,5 @@ def joint_pixels(
     from choreo.render.scene import build_scene
 
     scene = build_scene(motion, size=size, fps=fps, camera=camera, compare=compare, fmt=fmt)
-    return scene.panels[dancer].pixels[frame].copy()
+    panel = scene.panels[dancer]
+    return panel.pixels[frame, : panel.n_joints].copy()

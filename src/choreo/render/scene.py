@@ -15,7 +15,7 @@ import numpy as np
 from choreo.errors import ChoreoError
 from choreo.motion.motion import Motion
 from choreo.render import camera as cam
-from choreo.render.style import bones, joint_sides
+from choreo.render.style import Layout, joint_sides, layout
 
 #: fastest GIF frame rate: frame delays are whole centiseconds, and browsers slow 1 cs delays to 10 cs.
 GIF_MAX_FPS = 50.0
@@ -24,7 +24,7 @@ FORMATS = ("mp4", "gif")
 #: bone radius and joint radius as fractions of the body's height.
 BONE_RADIUS = 0.014
 JOINT_RADIUS = 0.02
-CONTACT_RADIUS = 0.034
+CONTACT_RADIUS = 0.027
 FOOT_SHADOW_RADIUS = 0.045
 #: points on each foot-shadow ellipse.
 SHADOW_SEGMENTS = 14
@@ -34,21 +34,25 @@ SHADOW_SEGMENTS = 14
 class Panel:
     """One dancer, ready to draw: arrays over the N rendered frames.
 
+    Per-joint arrays cover the skeleton's J joints followed by the drawing's virtual points (see
+    :class:`~choreo.render.style.Layout`); ``[:, :n_joints]`` are the joints themselves.
+
     Attributes:
         label: name shown over the panel when two dancers are compared.
+        n_joints: J, the skeleton's joints (the first J entries of per-joint arrays).
         dim: 3 (perspective, ground grid and shadows) or 2 (flat keypoints).
         camera: the panel's :class:`~choreo.render.camera.Camera`.
-        positions: (N, J, D) joint positions at the rendered frames (metres y-up, or image units y-down).
+        positions: (N, J, D) joint positions at the rendered frames (y up; metres, or image units in 2D).
         pixels: (N, J, 2) joint pixel coordinates in the output picture.
         depth: (N, J) joint depths in metres (0 for flat panels).
-        bones: (B, 2) (parent, child) joint indices.
+        bones: (B, 2) joint indices of the segments drawn (the second end gives the colour).
         bone_order: (N, B) bone drawing order per frame, far to near.
         bone_width: (N, B) bone line widths in output pixels.
         joint_radius: (N, J) joint disc radii in output pixels.
-        sides: (J,) +1 left, -1 right, 0 centre.
+        sides: (J + V,) +1 left, -1 right, 0 centre.
         contact_joints: (F,) joint indices of the feet (ankles and toes present in the skeleton).
         contacts: (N, F) bool, the foot joint is on the ground at that frame.
-        floor: ground height (metres, 3D) or the lowest image row of the feet (image units, 2D).
+        floor: ground height: the lowest any joint goes (metres, or image units in 2D).
         height: body height (metres or image units).
         shadow_pixels: (N, J, 2) pixels of the joints dropped onto the floor (3D) or None.
         foot_shadows: (N, F, K, 2) pixel polygons of the foot shadows (3D) or None.
@@ -57,6 +61,7 @@ class Panel:
     """
 
     label: str
+    n_joints: int
     dim: int
     camera: cam.Camera
     positions: np.ndarray
@@ -231,23 +236,27 @@ class _Dancer:
     label: str
 
 
+def _with_extra(pos: np.ndarray, extra) -> np.ndarray:
+    """Append the layout's virtual points (means of joints) to positions (..., J, D)."""
+    if not extra:
+        return pos
+    return np.concatenate([pos] + [pos[..., list(e), :].mean(axis=-2, keepdims=True) for e in extra], axis=-2)
+
+
 def _prepare(motion: Motion, n_out: int, fps_out: float, label: str) -> _Dancer:
     src = motion_positions(motion)
     idx = resample_indices(len(src), motion.fps, n_out, fps_out)
     pos = _resample(src, idx)
     contacts = _nearest(motion_contacts(motion), idx)
-    up = 1  # the vertical axis in both 3D (y up) and 2D (y down)
+    up = 1  # y is up in 3D and 2D motions alike
     lo, hi = src[..., up].min(axis=1), src[..., up].max(axis=1)
     height = float(np.median(hi - lo))
     if not height > 1e-6:
         height = float(np.max(np.ptp(src.reshape(-1, src.shape[-1]), axis=0))) or 1.0
+    floor = float(lo.min())
+    centre = pos.mean(axis=1)
     if motion.skeleton.dim == 3:
-        floor = float(lo.min())
-        centre = pos.mean(axis=1)
         centre[:, 1] = floor + 0.5 * height
-    else:
-        floor = float(hi.max())  # image y grows downwards: the feet are the largest y
-        centre = pos.mean(axis=1)
     return _Dancer(motion, src, pos, contacts, floor, height, centre, label)
 
 
@@ -270,14 +279,16 @@ def _grid(d: _Dancer, src_positions: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.array(segs, np.float64), quad
 
 
-def _panel_3d(d: _Dancer, camera: cam.Camera, sides: np.ndarray, bone_idx: np.ndarray) -> Panel:
+def _panel_3d(d: _Dancer, camera: cam.Camera, lay: Layout) -> Panel:
     skel = d.motion.skeleton
-    pix, depth = camera.project(d.positions)
+    bone_idx = lay.bones
+    positions = _with_extra(d.positions, lay.extra)
+    pix, depth = camera.project(positions)
     focal = camera.focal
     bdepth = (depth[:, bone_idx[:, 0]] + depth[:, bone_idx[:, 1]]) / 2.0
     bone_width = 2.0 * BONE_RADIUS * d.height * focal / np.maximum(bdepth, cam.NEAR)
     joint_radius = JOINT_RADIUS * d.height * focal / np.maximum(depth, cam.NEAR)
-    ground = d.positions.copy()
+    ground = positions.copy()
     ground[..., 1] = d.floor
     shadow_pix, _ = camera.project(ground)
     feet = np.array([f for f in skel.feet if f >= 0], np.int64)
@@ -295,16 +306,17 @@ def _panel_3d(d: _Dancer, camera: cam.Camera, sides: np.ndarray, bone_idx: np.nd
     grid, quad = _grid(d, d.src)
     return Panel(
         label=d.label,
+        n_joints=skel.n_joints,
         dim=3,
         camera=camera,
-        positions=d.positions,
+        positions=positions,
         pixels=pix,
         depth=depth,
         bones=bone_idx,
         bone_order=np.argsort(-bdepth, axis=1, kind="stable"),
         bone_width=bone_width,
         joint_radius=joint_radius,
-        sides=sides,
+        sides=lay.sides,
         contact_joints=feet,
         contacts=d.contacts[:, foot_cols],
         floor=d.floor,
@@ -316,25 +328,28 @@ def _panel_3d(d: _Dancer, camera: cam.Camera, sides: np.ndarray, bone_idx: np.nd
     )
 
 
-def _panel_2d(d: _Dancer, camera: cam.Camera, sides: np.ndarray, bone_idx: np.ndarray) -> Panel:
+def _panel_2d(d: _Dancer, camera: cam.Camera, lay: Layout) -> Panel:
     skel = d.motion.skeleton
-    pix, depth = camera.project(d.positions)
+    bone_idx = lay.bones
+    positions = _with_extra(d.positions, lay.extra)
+    pix, depth = camera.project(positions)
     N = len(pix)
     px_height = d.height * camera.scale
     feet = np.array([f for f in skel.feet if f >= 0], np.int64)
     foot_cols = np.array([k for k, f in enumerate(skel.feet) if f >= 0], np.int64)
     return Panel(
         label=d.label,
+        n_joints=skel.n_joints,
         dim=2,
         camera=camera,
-        positions=d.positions,
+        positions=positions,
         pixels=pix,
         depth=depth,
         bones=bone_idx,
         bone_order=np.tile(np.arange(len(bone_idx)), (N, 1)),
         bone_width=np.full((N, len(bone_idx)), 2.0 * BONE_RADIUS * px_height),
-        joint_radius=np.full((N, skel.n_joints), JOINT_RADIUS * px_height),
-        sides=sides,
+        joint_radius=np.full((N, positions.shape[1]), JOINT_RADIUS * px_height),
+        sides=lay.sides,
         contact_joints=feet,
         contacts=d.contacts[:, foot_cols],
         floor=d.floor,
@@ -353,7 +368,7 @@ def build_scene(
     """Lay out and project one dancer (or two side by side) for rendering.
 
     Args:
-        motion: the dance (3D y-up metres, or 2D image coordinates y-down).
+        motion: the dance (y up: 3D in metres, or 2D keypoints in image units).
         size: (width, height) of the output picture; with ``compare`` each dancer gets half the width.
         fps: rendered frame rate (default the motion's own).
         camera: ``"follow"`` (smoothed, tracks the dancer) or ``"fixed"`` (frames the whole dance).
@@ -400,11 +415,10 @@ def build_scene(
     panels = []
     for i, d in enumerate(dancers):
         skel = d.motion.skeleton
-        sides, bone_idx = joint_sides(skel), bones(skel)
         if skel.dim == 3:
             camera_i = cam.perspective_camera(targets[i], back, dist3, rects[i])
-            panels.append(_panel_3d(d, camera_i, sides, bone_idx))
+            panels.append(_panel_3d(d, camera_i, layout(skel)))
         else:
             camera_i = cam.Camera(kind="flat", panel=rects[i], centre=targets[i], scale=scale2)
-            panels.append(_panel_2d(d, camera_i, sides, bone_idx))
+            panels.append(_panel_2d(d, camera_i, layout(skel)))
     return Scene(size=(W, H), fps=fps_out, n_frames=n_out, camera=camera, panels=panels, gif_delay_cs=delay)

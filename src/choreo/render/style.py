@@ -7,6 +7,7 @@ contact with the ground turns yellow. Colours are RGB tuples (0-255).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -93,3 +94,40 @@ def gif_palette() -> list[tuple[int, int, int]]:
             colours.append(tuple(np.round((np.array(a, float) + np.array(b, float)) / 2).astype(int)))
     out = list(dict.fromkeys(tuple(int(v) for v in c) for c in colours))
     return out[:256]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a skeleton is drawn: its joints plus virtual points, and the segments between them.
+
+    Attributes:
+        extra: virtual point k (index J + k) is the mean of these joints (e.g. a neck between shoulders).
+        bones: (B, 2) index pairs (into joints followed by virtual points), drawn as segments.
+        sides: (J + V,) +1 left, -1 right, 0 centre; a segment takes its second end's colour.
+    """
+
+    extra: tuple[tuple[int, ...], ...]
+    bones: np.ndarray
+    sides: np.ndarray
+
+
+def layout(skeleton: Skeleton) -> Layout:
+    """The drawing of a skeleton: its kinematic tree, except where the tree draws badly.
+
+    Dance with Melody's tree hangs the shoulders and both head points straight off the pelvis; it is
+    drawn the way its authors drew it instead: pelvis - neck (mid-shoulders) - shoulders, and neck - head
+    centre (between the two head points) - head points.
+    """
+    sides = joint_sides(skeleton)
+    tree = bones(skeleton)
+    names = skeleton.joint_names
+    want = ("pelvis", "left_shoulder", "right_shoulder", "left_head", "right_head")
+    if skeleton.name == "dwm23" and all(n in names for n in want):
+        pelvis, ls, rs, lh, rh = (names.index(n) for n in want)
+        J = skeleton.n_joints
+        neck, head = J, J + 1
+        drop = {(pelvis, ls), (pelvis, rs), (pelvis, lh), (pelvis, rh)}
+        kept = [tuple(b) for b in tree.tolist() if tuple(b) not in drop]
+        added = [(pelvis, neck), (neck, ls), (neck, rs), (neck, head), (head, lh), (head, rh)]
+        return Layout(((ls, rs), (lh, rh)), np.array(kept + added, np.int64), np.concatenate([sides, [0, 0]]))
+    return Layout((), tree, sides)
