@@ -113,3 +113,28 @@ def test_cli_bad_arguments(paths, tmp_path, capsys):
         main(["render", str(paths["aist"]), "-o", str(tmp_path / "x.mp4"), "--size", "640"])
     assert exc.value.code == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_ctrl_c_during_render_leaves_nothing(paths, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # Ctrl-C in a terminal signals the whole process group: choreo and its ffmpeg alike.
+    cmd = [sys.executable, "-m", "choreo", "render", str(paths["dwm"]), "-o", str(tmp_path / "out.mp4")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith(".out.tmp") for p in tmp_path.iterdir()):
+            assert proc.poll() is None and time.monotonic() < deadline, "render ended before it could be interrupted"
+            time.sleep(0.05)
+        time.sleep(0.5)  # frames are being written
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and b"interrupted" in err
+    assert list(tmp_path.iterdir()) == []
