@@ -138,3 +138,28 @@ def test_ctrl_c_during_render_leaves_nothing(paths, tmp_path):
             proc.kill()
     assert proc.returncode == 130 and b"interrupted" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_openpose_folder_drawn_upright(tmp_path, capsys):
+    import json
+
+    from choreo.motion import BODY25
+    from test_render_camera import _body25_motion
+
+    # OpenPose JSON frames in image pixels (y down); choreo's reader negates y, the renderer flips it back
+    frames = tmp_path / "pose"
+    frames.mkdir()
+    m = _body25_motion(20)
+    for t, p in enumerate(m.positions * np.array([1.0, -1.0])):
+        kp = np.concatenate([p, np.ones((25, 1))], axis=1).reshape(-1).tolist()
+        (frames / f"clip_{t:012d}_keypoints.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": kp}]}))
+    out = tmp_path / "pose.gif"
+    assert main(["render", str(frames), "-o", str(out), "--size", "160x120", "--camera", "fixed"]) == 0
+    motion = read_motion(frames)
+    px = joint_pixels(motion, 5, size=(160, 120), camera="fixed", fmt="gif")
+    assert px[BODY25.index("nose"), 1] < px[BODY25.index("left_ankle"), 1] - 40
+    with Image.open(out) as im:
+        im.seek(5)
+        frame = np.asarray(im.convert("RGB"))
+    x, y = px[BODY25.index("left_wrist")]
+    assert tuple(frame[int(y), int(x)]) == style.LEFT
