@@ -1,10 +1,10 @@
 """Skeletons: joint names, parents, rest offsets, feet, and left/right pairs.
 
 A :class:`Skeleton` is the static description of a body. Poses live in :class:`choreo.motion.Motion`.
-Conventions: exactly one root (parent -1); for SMPL-24, BVH and Dance with Melody every parent comes
-before its children, while OpenPose BODY_25 keeps OpenPose's own joint order (use
-:attr:`Skeleton.order` for a parent-first traversal); rest ``offsets[j]`` is joint j's position
-relative to its parent in the rest pose, in metres, y-up.
+Conventions: exactly one root (parent -1); for SMPL-24 and BVH every parent comes before its children,
+while Dance with Melody (root: joint 2, the two head points come first) and OpenPose BODY_25 keep their
+datasets' own joint order (use :attr:`Skeleton.order` for a parent-first traversal); rest ``offsets[j]``
+is joint j's position relative to its parent in the rest pose, in metres, y-up.
 """
 
 from __future__ import annotations
@@ -288,5 +288,6 @@ BODY25 = Skeleton(
     upper_body=(0, 1, 2, 3, 4, 5, 6, 7, 15, 16, 17, 18),
 )
 
-#: Dance with Melody 23 is defined in choreo.motion.formats.dwm (its left/right choice is derived from data).
+#: Built-in skeletons by name. Dance with Melody 23 is defined in choreo.motion.formats.dwm (its left/right
+#: choice is derived from data) and added here when ``choreo.motion`` is imported.
 BUILTIN = {"smpl24": SMPL24, "body25": BODY25}

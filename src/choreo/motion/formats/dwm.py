@@ -28,7 +28,7 @@ sequences here, in the file's own axes (y up):
 - Joint 10 lies behind joint 11 (along the knee's forward) in 98.8 % of bent-knee frames: 10/19 are the
   heels, 11/20 the toes (the feet are ``(18, 20, 9, 11)``: left ankle, left toe, right ankle, right toe).
 - The head points are about 10.6 cm apart, the vector 0 -> 1 is perpendicular to the neck -> head
-  axis (median cosine 0.03) and points to the body's left (left component 0.85-0.90 in the cha-cha and
+  axis (median cosine 0.03) and points to the body's left (left component 0.84-0.90 in the cha-cha and
   rumba takes, where the head faces forward): joint 0 is the right side of the head, joint 1 the left.
 - Arms: right 3 -> 4 -> 5 -> 6 (+22), left 12 -> 13 -> 14 -> 15 (+21). The mean segment lengths differ
   between the sides (4-5 11.7 cm but 13-14 17.0 cm), so the arm points are marker-like rather than
