@@ -197,8 +197,9 @@ def quat_apply(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Rotate vectors ``v (..., 3)`` by unit quaternions ``q (..., 4)``: ``q v q^-1``."""
     q, v = _as_tensor(q), _as_tensor(v)
     w, u = q[..., :1], q[..., 1:]
-    t = 2.0 * torch.linalg.cross(u.expand(v.shape) if u.shape != v.shape else u, v, dim=-1)
-    return v + w * t + torch.linalg.cross(u.expand(t.shape) if u.shape != t.shape else u, t, dim=-1)
+    u, v = torch.broadcast_tensors(u, v)
+    t = 2.0 * torch.linalg.cross(u, v, dim=-1)
+    return v + w * t + torch.linalg.cross(u, t, dim=-1)
 
 
 def quat_slerp(q0: torch.Tensor, q1: torch.Tensor, t) -> torch.Tensor:
