@@ -68,6 +68,15 @@ def test_crop(aist):
         aist.crop(600, 700)
 
 
+def test_crop_keeps_music_aligned(data_dir):
+    dance = read_motion(data_dir / "dance_with_melody/DANCE_C_2")
+    start = dance.meta["audio_start"]
+    assert start == pytest.approx(156 / 25)
+    assert dance.crop(50).meta["audio_start"] == pytest.approx(start + 2.0)
+    assert dance.crop(-25).meta["audio_start"] == pytest.approx(start + (dance.n_frames - 25) / 25)
+    assert dance.meta["audio_start"] == start  # the original is untouched
+
+
 def test_foot_contacts_hand_made():
     from choreo.motion.formats.dwm import DWM23
 

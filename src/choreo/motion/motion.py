@@ -120,18 +120,26 @@ class Motion:
     # --- time ---------------------------------------------------------------------------------------
 
     def crop(self, start_frame: int, end_frame: int | None = None) -> Motion:
-        """Frames ``[start_frame, end_frame)`` (Python slice semantics, negative indices allowed)."""
+        """Frames ``[start_frame, end_frame)`` (Python slice semantics, negative indices allowed).
+
+        ``meta["audio_start"]`` (seconds into the song where frame 0 plays) moves with the crop, so the
+        cropped dance still lines up with its music.
+        """
         sl = slice(start_frame, end_frame)
+        first, _, _ = sl.indices(self.n_frames)
         n = len(range(*sl.indices(self.n_frames)))
         if n == 0:
             raise ChoreoError(
                 f"crop [{start_frame}, {end_frame}) of a {self.n_frames}-frame motion is empty", self.meta.get("source")
             )
-        return self.copy(
+        out = self.copy(
             positions=None if self.positions is None else self.positions[sl],
             rotations=None if self.rotations is None else self.rotations[sl],
             root=None if self.root is None else self.root[sl],
         )
+        if "audio_start" in out.meta:
+            out.meta["audio_start"] = float(out.meta["audio_start"]) + first / self.fps
+        return out
 
     def resample(self, fps: float) -> Motion:
         """The motion at another frame rate, over the same time span (frame 0 stays at time 0).
