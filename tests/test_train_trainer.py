@@ -86,6 +86,7 @@ def _config(steps: int, **train) -> RunConfig:
                 "keep_last": 2,
                 "device": "cpu",
                 "seed": 5,
+                "threads": 1,
                 **train,
             },
         }

@@ -91,6 +91,8 @@ class TrainConfig:
         save_every: checkpoint every this many steps (and at the end).
         keep_last: keep this many step-numbered checkpoints (``last.ckpt`` is always kept).
         device: ``auto`` (cuda if available), ``cpu`` or ``cuda``.
+        threads: CPU threads for torch in each process (0: torch's default). Small models on a busy CPU
+            train several times faster with 1 (no thread contention).
     """
 
     steps: int = 100_000
@@ -110,6 +112,7 @@ class TrainConfig:
     save_every: int = 1000
     keep_last: int = 3
     device: str = "auto"
+    threads: int = 0
 
 
 @dataclass

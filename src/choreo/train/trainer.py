@@ -237,6 +237,8 @@ class Trainer:
         if tc.steps < 0 or tc.batch_size <= 0:
             raise ChoreoError("steps must be >= 0 and batch size > 0")
 
+        if tc.threads > 0:
+            torch.set_num_threads(tc.threads)
         if self.dataset is None:
             self.dataset = self._load_dataset()
         ds = self.dataset

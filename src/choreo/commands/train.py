@@ -1,0 +1,105 @@
+"""``choreo train``: train a music-to-dance model on a data folder (single process or under torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+NAME = "train"
+
+EPILOG = """\
+examples:
+  choreo train --method edge --data ../shared/data/dance_with_melody --out runs/edge
+  choreo train --method edge --config edge_tiny --data DATA --out runs/tiny --steps 200 --device cpu
+  choreo train --out runs/edge --resume                      (continue a run exactly where it stopped)
+  torchrun --nproc_per_node 2 -m choreo train --method edge --data DATA --out runs/ddp   (data parallel)
+
+The config (--config FILE or a built-in name: edge, edge_tiny) gives the data, model and training settings;
+by default the method's own built-in config, or the run's saved config.yaml when resuming. The run folder
+gets config.yaml, log.csv (step, loss terms, lr, samples/s, elapsed), last.ckpt and step_XXXXXX.ckpt.
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        NAME,
+        help="train a model on paired music and dance",
+        description="Train a music-to-dance model (EDGE) on an AIST++, Dance with Melody or motion+music folder.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--method", help="method to train (edge); default: the config's")
+    p.add_argument(
+        "--data", metavar="DIR", help="data folder (AIST++, Dance with Melody, or NAME.bvh|npz|pkl + NAME.wav pairs)"
+    )
+    p.add_argument("--out", metavar="RUN_DIR", required=True, help="run folder (config, log, checkpoints)")
+    p.add_argument("--config", metavar="FILE", help="YAML/JSON config or built-in name (edge, edge_tiny)")
+    p.add_argument("--steps", type=int, help="total training steps (overrides the config)")
+    p.add_argument("--batch-size", type=int, help="global batch size (overrides the config)")
+    p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last checkpoint")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train (default: the config's, auto)")
+    p.add_argument("--seed", type=int, help="run seed (overrides the config)")
+    p.add_argument("--max-sequences", type=int, metavar="N", help="train on the first N sequences only (trials)")
+    p.add_argument("--cache-dir", metavar="DIR", help="cache for encoded data and music features ('' = off)")
+    p.add_argument("--export", metavar="FILE", help="also write a slim inference checkpoint here at the end")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _config(args):
+    from choreo.errors import ChoreoError
+    from choreo.train.config import RunConfig, builtin_configs
+
+    saved = Path(args.out) / "config.yaml"
+    if args.config:
+        cfg = RunConfig.load(args.config)
+    elif args.resume and saved.is_file():
+        cfg = RunConfig.load(saved)
+    else:
+        method = args.method or "edge"
+        if method not in builtin_configs():
+            raise ChoreoError(f"no built-in config for method {method!r}; give one with --config FILE")
+        cfg = RunConfig.load(method)
+    if args.method:
+        cfg.method = args.method
+    if args.data:
+        cfg.data.path = str(args.data)
+    if not cfg.data.path:
+        raise ChoreoError("no data folder: give --data DIR")
+    if args.steps is not None:
+        cfg.train.steps = args.steps
+    if args.batch_size is not None:
+        cfg.train.batch_size = args.batch_size
+    if args.device:
+        cfg.train.device = args.device
+    if args.seed is not None:
+        cfg.train.seed = args.seed
+    if args.max_sequences is not None:
+        cfg.data.max_sequences = args.max_sequences
+    if args.cache_dir is not None:
+        cfg.data.cache_dir = args.cache_dir
+    if args.steps is not None and args.steps < 0 or args.batch_size is not None and args.batch_size <= 0:
+        raise ChoreoError("--steps must be >= 0 and --batch-size > 0")
+    return cfg
+
+
+def run(args) -> int:
+    from choreo.train.checkpoint import export_inference
+    from choreo.train.trainer import Trainer
+
+    cfg = _config(args)
+    main = int(os.environ.get("RANK", "0")) == 0
+    trainer = Trainer(cfg, args.out, resume=args.resume, progress=False if args.no_progress else None)
+    out = trainer.fit()
+    if main:
+        print(
+            f"trained {cfg.method} to step {out['step']} (loss {out['loss']:.4f}, {out['elapsed']:.0f} s); "
+            f"checkpoint {out['checkpoint'] or Path(args.out) / 'last.ckpt'}",
+            file=sys.stderr,
+        )
+        if args.export and out["checkpoint"]:
+            path = export_inference(args.out, args.export)
+            print(f"inference checkpoint {path} ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    return 0

@@ -1,0 +1,188 @@
+"""Data folders: what kind a folder is, which motion goes with which song, and the train/test split.
+
+Three kinds, detected from the folder's content:
+
+- ``aistpp``: AIST++ / EDGE layout, ``motions/<name>.pkl`` + ``wavs/<name>.wav`` (or the AIST music file
+  ``wavs/<music id>.wav``, e.g. ``mBR2.wav``), with the official split files where present
+  (``splits/crossmodal_train.txt``, ``splits/crossmodal_test.txt``, ``ignore_list.txt``, in ``splits/`` or
+  the folder itself).
+- ``dwm``: Dance with Melody, sequence folders ``DANCE_<style>_<n>`` with ``skeletons.json``,
+  ``config.json`` and ``audio.mp3`` (the dance starts ``start_position / 25`` s into the song).
+- ``pairs``: any folder of ``NAME.<bvh|npz|pkl>`` + ``NAME.<wav|mp3|ogg|flac|...>``, optionally with
+  ``train.txt`` / ``test.txt`` (one name per line) in the folder or in ``splits/``.
+
+Splits are deterministic: the official lists where they exist, :data:`DWM_TEST` for Dance with Melody, and
+otherwise every name whose CRC-32 is divisible by 10 (about a tenth) goes to test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from choreo.errors import ChoreoError
+
+KINDS = ("aistpp", "dwm", "pairs")
+#: Dance with Melody's held-out sequences (about a tenth: one cha-cha, one rumba, two waltzes).
+DWM_TEST = ("DANCE_C_4", "DANCE_R_5", "DANCE_W_3", "DANCE_W_17")
+#: motion suffixes of a ``pairs`` folder, in preference order when a name has several.
+PAIR_MOTION_EXTENSIONS = (".npz", ".bvh", ".pkl", ".pickle")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".oga", ".aiff", ".aif", ".opus")
+_AIST_MUSIC = re.compile(r"_(m[A-Z]{2}\d+)(?:_|$)")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One paired sequence.
+
+    Attributes:
+        name: sequence name (file stem or folder name).
+        motion: the motion file or folder (anything ``read_motion`` reads).
+        audio: the song; None when the motion reader supplies it (Dance with Melody: ``meta["audio"]``).
+        audio_start: seconds into the song where motion frame 0 is (None: from the motion's meta, else 0).
+    """
+
+    name: str
+    motion: Path
+    audio: Path | None = None
+    audio_start: float | None = None
+
+
+def detect_kind(folder: str | os.PathLike) -> str:
+    """``aistpp``, ``dwm`` or ``pairs`` from a folder's content (ChoreoError if it is not a folder)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ChoreoError("data folder not found" if not root.exists() else "the data path is not a folder", root)
+    if (root / "motions").is_dir():
+        return "aistpp"
+    if any(p.is_dir() and (p / "skeletons.json").exists() for p in root.iterdir()):
+        return "dwm"
+    return "pairs"
+
+
+def _read_list(path: Path) -> list[str]:
+    names = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            names.append(Path(line).stem if line.endswith((".pkl", ".wav")) else line)
+    return names
+
+
+def _find(root: Path, *names: str) -> Path | None:
+    for sub in ("splits", "."):
+        for n in names:
+            p = root / sub / n
+            if p.is_file():
+                return p
+    return None
+
+
+def _hash_test(name: str) -> bool:
+    return zlib.crc32(name.encode()) % 10 == 0
+
+
+def list_items(folder: str | os.PathLike, kind: str = "auto") -> tuple[list[Item], list[str], str]:
+    """The paired sequences of a data folder.
+
+    Returns:
+        (items sorted by name, problems (one line per unpaired/broken entry), kind).
+    """
+    root = Path(folder)
+    kind = detect_kind(root) if kind == "auto" else kind
+    if kind not in KINDS:
+        raise ChoreoError(f"unknown data kind {kind!r} (auto, {', '.join(KINDS)})")
+    if not root.is_dir():
+        raise ChoreoError("data folder not found", root)
+    return (*{"aistpp": _aistpp, "dwm": _dwm, "pairs": _pairs}[kind](root), kind)
+
+
+def _aistpp(root: Path) -> tuple[list[Item], list[str]]:
+    motions = sorted((root / "motions").glob("*.pkl"))
+    wavs = root / "wavs"
+    ignore_file = _find(root, "ignore_list.txt")
+    ignore = set(_read_list(ignore_file)) if ignore_file else set()
+    items, problems = [], []
+    for m in motions:
+        name = m.stem
+        if name in ignore:
+            continue
+        candidates = [wavs / f"{name}.wav"]
+        music = _AIST_MUSIC.search(name)
+        if music:
+            candidates.append(wavs / f"{music.group(1)}.wav")
+        audio = next((c for c in candidates if c.is_file()), None)
+        if audio is None:
+            problems.append(f"{name}: no music ({' or '.join(c.name for c in candidates)} in {wavs})")
+            continue
+        items.append(Item(name, m, audio, 0.0))
+    return items, problems
+
+
+def _dwm(root: Path) -> tuple[list[Item], list[str]]:
+    items, problems = [], []
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        missing = [f for f in ("skeletons.json", "config.json", "audio.mp3") if not (d / f).is_file()]
+        if len(missing) == 3:
+            continue  # not a sequence folder
+        if missing:
+            problems.append(f"{d.name}: missing {', '.join(missing)}")
+            continue
+        items.append(Item(d.name, d, None, None))
+    return items, problems
+
+
+def _pairs(root: Path) -> tuple[list[Item], list[str]]:
+    motions: dict[str, Path] = {}
+    audio: dict[str, Path] = {}
+    for p in sorted(root.iterdir()):
+        if not p.is_file() or p.name.startswith("."):
+            continue
+        suffix = p.suffix.lower()
+        if suffix in PAIR_MOTION_EXTENSIONS:
+            prev = motions.get(p.stem)
+            if prev is None or PAIR_MOTION_EXTENSIONS.index(suffix) < PAIR_MOTION_EXTENSIONS.index(prev.suffix.lower()):
+                motions[p.stem] = p
+        elif suffix in AUDIO_EXTENSIONS:
+            audio.setdefault(p.stem, p)
+    items, problems = [], []
+    for name in sorted(set(motions) | set(audio)):
+        if name not in audio:
+            problems.append(f"{motions[name].name}: no music file with the same name")
+        elif name not in motions:
+            problems.append(f"{audio[name].name}: no motion file with the same name")
+        else:
+            items.append(Item(name, motions[name], audio[name], 0.0))
+    return items, problems
+
+
+def split_items(items: list[Item], kind: str, folder: str | os.PathLike, split: str) -> list[Item]:
+    """The items of ``split`` (``train``, ``test`` or ``all``), deterministically (see the module docstring)."""
+    if split == "all":
+        return list(items)
+    if split not in ("train", "test"):
+        raise ChoreoError(f"unknown split {split!r} (train, test or all)")
+    root = Path(folder)
+    names = [it.name for it in items]
+    if kind == "aistpp":
+        lists = (_find(root, "crossmodal_train.txt"), _find(root, "crossmodal_test.txt"))
+    elif kind == "pairs":
+        lists = (_find(root, "train.txt"), _find(root, "test.txt"))
+    else:
+        lists = (None, None)
+    if lists[0] or lists[1]:
+        wanted = set(_read_list(lists[0 if split == "train" else 1])) if lists[0 if split == "train" else 1] else None
+        if wanted is None:  # only the other list exists: this split is everything else
+            other = set(_read_list(lists[1 if split == "train" else 0]))
+            return [it for it in items if it.name not in other]
+        return [it for it in items if it.name in wanted]
+    if kind == "dwm":
+        test = set(DWM_TEST)
+    else:
+        test = {n for n in names if _hash_test(n)}
+        if len(test) == len(names):
+            test = set()  # too few sequences to hold any out
+    return [it for it in items if (it.name in test) == (split == "test")]

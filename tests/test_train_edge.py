@@ -1,0 +1,125 @@
+"""EDGE trained for real on Dance with Melody through ``choreo train``: learning, exact resume, torchrun."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from choreo.cli import main as cli_main
+from choreo.data.normalizer import MinMaxNormalizer
+from choreo.data.representation import get_representation
+from choreo.models import build_method
+from choreo.motion.skeleton import Skeleton
+from choreo.train import checkpoint as ck
+from choreo.train.trainer import read_log
+
+SEQS = ["DANCE_W_22", "DANCE_W_24"]
+TINY = {
+    "method": "edge",
+    "data": {"sequences": SEQS, "window_seconds": 2.0, "stride_seconds": 1.0},
+    "model": {
+        "width": 32,
+        "layers": 1,
+        "heads": 2,
+        "ff_size": 64,
+        "dropout": 0.0,  # dropout masks differ per process; everything else is drawn per sample
+        "music_layers": 1,
+        "window_frames": 60,
+    },
+    "train": {"batch_size": 8, "lr": 2.0e-3, "ema_decay": 0.99, "log_every": 1, "save_every": 4, "threads": 1},
+}
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.getbasetemp() / "choreo-cache"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+def _train(tiny, data_dir, cache_dir, out, *extra) -> int:
+    args = ["train", "--config", str(tiny), "--data", str(data_dir / "dance_with_melody"), "--out", str(out)]
+    return cli_main([*args, "--cache-dir", str(cache_dir), "--device", "cpu", "--no-progress", *extra])
+
+
+def _final(run):
+    s = ck.load_checkpoint(run)
+    return s["model"], s
+
+
+def test_edge_learns_on_dance_with_melody_in_200_steps(tiny, data_dir, cache_dir, tmp_path):
+    run = tmp_path / "run"
+    assert _train(tiny, data_dir, cache_dir, run, "--steps", "200", "--export", str(tmp_path / "slim.ckpt")) == 0
+    rows = read_log(run / "log.csv")
+    assert len(rows) == 200 and rows[-1]["step"] == 200
+    first = np.mean([r["loss"] for r in rows[:20]])
+    last = np.mean([r["loss"] for r in rows[-20:]])
+    assert last < 0.5 * first, (first, last)
+    assert np.mean([r["x0"] for r in rows[-20:]]) < 0.7 * np.mean([r["x0"] for r in rows[:20]])
+    assert {"vel", "fk", "foot", "lr", "samples_per_s", "elapsed_s"} <= set(rows[0])
+    assert sorted(p.name for p in run.glob("step_*.ckpt")) == [f"step_{s:06d}.ckpt" for s in (192, 196, 200)]
+    # the checkpoint rebuilds the method with nothing else (what inference does)
+    slim = ck.load_checkpoint(tmp_path / "slim.ckpt")
+    assert "optimizer" not in slim and slim["ema"] is not None and slim["representation"] == "positions"
+    rep = get_representation(slim["representation"], Skeleton.from_arrays(slim["skeleton"]))
+    norm = MinMaxNormalizer.from_state_dict(slim["normalizer"])
+    method = build_method(slim["method"], slim["model_config"], rep, norm, 35)
+    method.load_state_dict(slim["ema"])
+    assert slim["fps"] == 30.0 and slim["window_frames"] == 60 and slim["feature_set"] == "baseline35"
+
+
+def test_resumed_run_equals_the_uninterrupted_one(tiny, data_dir, cache_dir, tmp_path):
+    assert _train(tiny, data_dir, cache_dir, tmp_path / "straight", "--steps", "8") == 0
+    assert _train(tiny, data_dir, cache_dir, tmp_path / "split", "--steps", "4") == 0
+    assert _train(tiny, data_dir, cache_dir, tmp_path / "split", "--steps", "8", "--resume") == 0
+    (a, sa), (b, sb) = _final(tmp_path / "straight"), _final(tmp_path / "split")
+    assert sa["step"] == sb["step"] == 8
+    for k in a:
+        torch.testing.assert_close(b[k], a[k], rtol=0, atol=0)
+    for k in sa["ema"]:
+        torch.testing.assert_close(sb["ema"][k], sa["ema"][k], rtol=0, atol=0)
+    la, lb = read_log(tmp_path / "straight" / "log.csv"), read_log(tmp_path / "split" / "log.csv")
+    for key in ("step", "loss", "x0", "vel", "fk", "foot"):
+        assert [r[key] for r in la] == [r[key] for r in lb], key
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_match_one_process(tiny, data_dir, cache_dir, tmp_path):
+    steps = "6"
+    assert _train(tiny, data_dir, cache_dir, tmp_path / "one", "--steps", steps) == 0  # also warms the data cache
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "choreo"]
+    args = [
+        "train",
+        "--config",
+        str(tiny),
+        "--data",
+        str(data_dir / "dance_with_melody"),
+        "--out",
+        str(tmp_path / "two"),
+    ]
+    args += ["--cache-dir", str(cache_dir), "--device", "cpu", "--no-progress", "--steps", steps]
+    r = subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "2 x cpu" in r.stderr
+    one, two = read_log(tmp_path / "one" / "log.csv"), read_log(tmp_path / "two" / "log.csv")
+    assert len(one) == len(two) == int(steps)
+    for a, b in zip(one, two, strict=True):
+        for key in ("loss", "x0", "vel", "fk", "foot"):
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-7), (a["step"], key)
+    (ma, _), (mb, sb) = _final(tmp_path / "one"), _final(tmp_path / "two")
+    assert sb["world_size"] == 2
+    for k in ma:
+        torch.testing.assert_close(mb[k], ma[k], rtol=1e-4, atol=1e-5)
