@@ -1,8 +1,7 @@
-"""Small stand-ins for the EDGE tests: a positions representation on a 4-joint skeleton, a tiny config.
+"""Small fixtures for the EDGE model/generation tests: tiny sizes, a 4-joint body, synthetic motions.
 
-Used until / beside the data helper's real representations, so the model and sampler tests run in
-milliseconds. The stand-in follows the representation contract (encode/decode/joint_positions/
-joint_channels, contacts first, then root, then root-relative joints).
+The representations are the data layer's real ones (``positions`` on a 4-joint skeleton, ``smpl_rot6d``
+on SMPL-24); the motions are smooth synthetic dances so tests run in milliseconds.
 """
 
 from __future__ import annotations
@@ -10,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from choreo.data.normalizer import MinMaxNormalizer
+from choreo.data.representation import get_representation
 from choreo.motion.motion import Motion
-from choreo.motion.skeleton import Skeleton
+from choreo.motion.skeleton import SMPL24, Skeleton
 
 TINY = {"width": 32, "layers": 2, "heads": 2, "ff_size": 64, "music_layers": 1, "window_frames": 16, "dropout": 0.0}
 
@@ -19,78 +20,99 @@ SKEL4 = Skeleton(
     name="stand4",
     joint_names=("root", "chest", "left_foot", "right_foot"),
     parents=np.array([-1, 0, 0, 0]),
-    feet=(2, -1, 3, -1),
+    feet=(2, 2, 3, 3),
     upper_body=(1,),
 )
 
 
-class PositionsStandin:
-    """[4 contacts, 3 root, (J-1) x 3 root-relative positions]."""
+def positions_rep():
+    return get_representation("positions", SKEL4)
 
-    name = "positions"
-    contact_channels = slice(0, 4)
-    root_channels = slice(4, 7)
 
-    def __init__(self, skeleton: Skeleton = SKEL4):
-        self.skeleton = skeleton
-        self.dim = 7 + 3 * (skeleton.n_joints - 1)
-        self._others = [j for j in range(skeleton.n_joints) if j != skeleton.root]
-
-    def encode(self, motion: Motion) -> np.ndarray:
-        p = motion.joint_positions() if hasattr(motion, "joint_positions") else motion.positions
-        p = np.asarray(p, np.float64)
-        T = len(p)
-        out = np.zeros((T, self.dim), np.float32)
-        speed = np.zeros((T, p.shape[1]))
-        speed[:-1] = np.linalg.norm(p[1:] - p[:-1], axis=-1)
-        speed[-1] = speed[-2] if T > 1 else 0
-        for i, j in enumerate(self.skeleton.feet):
-            if j >= 0:
-                out[:, i] = speed[:, j] < 0.01
-        root = p[:, self.skeleton.root]
-        out[:, 4:7] = root
-        out[:, 7:] = (p[:, self._others] - root[:, None]).reshape(T, -1)
-        return out
-
-    def decode(self, x: np.ndarray, fps: float) -> Motion:
-        pos = self.joint_positions(torch.as_tensor(np.asarray(x, np.float64))).numpy()
-        return Motion(self.skeleton, fps, positions=pos)
-
-    def joint_positions(self, x: torch.Tensor) -> torch.Tensor:
-        root = x[..., 4:7]
-        rel = x[..., 7:].reshape(*x.shape[:-1], -1, 3)
-        out = torch.empty(*x.shape[:-1], self.skeleton.n_joints, 3, dtype=x.dtype, device=x.device)
-        out[..., self.skeleton.root, :] = root
-        out[..., self._others, :] = rel + root[..., None, :]
-        return out
-
-    def joint_channels(self, joints) -> list[int]:
-        chans: list[int] = []
-        for j in joints:
-            if j == self.skeleton.root:
-                chans += [4, 5, 6]
-            else:
-                k = self._others.index(j)
-                chans += [7 + 3 * k, 8 + 3 * k, 9 + 3 * k]
-            chans += [i for i, f in enumerate(self.skeleton.feet) if f == j]
-        return sorted(set(chans))
+def rot6d_rep():
+    return get_representation("smpl_rot6d", SMPL24)
 
 
 def smooth_positions(T: int, fps: float = 30.0, phase: float = 0.0) -> np.ndarray:
-    """(T, 4, 3) a smoothly swaying 4-joint body (metres)."""
+    """(T, 4, 3) a smoothly swaying 4-joint body (metres, y-up)."""
     t = np.arange(T) / fps
     root = np.stack([0.3 * np.sin(2 * np.pi * 0.5 * t + phase), 0.9 + 0.05 * np.sin(2 * np.pi * t), 0 * t], -1)
     off = np.array([[0, 0, 0], [0, 0.5, 0], [0.1, -0.9, 0], [-0.1, -0.9, 0]])
-    sway = 0.1 * np.sin(2 * np.pi * 1.0 * t + phase)[:, None]
     p = root[:, None, :] + off[None]
-    p[:, 1, 0] += sway[:, 0]
+    p[:, 1, 0] += 0.1 * np.sin(2 * np.pi * 1.0 * t + phase)
     return p
 
 
-def fitted_normalizer(rep, frames: int = 300):
+def smooth_smpl(T: int, fps: float = 30.0, phase: float = 0.0) -> Motion:
+    """A smooth SMPL-24 motion with rotations (small sinusoidal joint angles)."""
+    from choreo.motion.rotations import axis_angle_to_quat
+
+    t = np.arange(T) / fps
+    k = np.arange(24)[None, :, None]
+    aa = 0.3 * np.sin(2 * np.pi * 0.7 * t[:, None, None] + phase + 0.5 * k + np.array([0.0, 1.0, 2.0]))
+    q = axis_angle_to_quat(torch.from_numpy(aa)).numpy()
+    root = np.stack([0.2 * np.sin(t + phase), 0.9 + 0.03 * np.cos(3 * t), 0.1 * t], -1)
+    return Motion(SMPL24, fps, rotations=q, root=root)
+
+
+def positions_motion(T: int, phase: float = 0.0, fps: float = 30.0) -> Motion:
+    return Motion(SKEL4, fps, positions=smooth_positions(T, fps, phase))
+
+
+def fitted_normalizer(rep, frames: int = 300) -> MinMaxNormalizer:
+    if rep.name == "positions":
+        motions = [positions_motion(frames, ph) for ph in (0.0, 1.0, 2.0)]
+    else:
+        motions = [smooth_smpl(frames, phase=ph) for ph in (0.0, 1.0, 2.0)]
+    data = np.concatenate([rep.encode(m) for m in motions])
+    # widen the range a little so generated values are not all clamped at the edges
+    norm = MinMaxNormalizer().fit(data)
+    span = norm.hi - norm.lo
+    return MinMaxNormalizer(norm.lo - 0.1 * span, norm.hi + 0.1 * span)
+
+
+def music_for(T: int, phase: float = 0.0, fps: float = 30.0) -> np.ndarray:
+    """(T, 5) synthetic "music" features that determine the synthetic dance's phase."""
+    t = np.arange(T) / fps
+    a, b = 2 * np.pi * 0.5 * t + phase, 2 * np.pi * 1.0 * t + phase
+    return np.stack([np.sin(a), np.cos(a), np.sin(b), np.cos(b), np.ones_like(t)], -1).astype(np.float32)
+
+
+_TRAINED: dict = {}
+
+
+def trained_tiny(steps: int = 250, window: int = 16):
+    """A tiny EDGE trained for a few seconds on the synthetic dance (cached per test session)."""
+    key = (steps, window)
+    if key in _TRAINED:
+        return _TRAINED[key]
+    from choreo.models import build_method
+
+    rep = positions_rep()
+    rng = np.random.default_rng(0)
+    phases = rng.uniform(0, 2 * np.pi, 24)
+    seqs = [rep.encode(positions_motion(200, ph)) for ph in phases]
+    musics = [music_for(200, ph) for ph in phases]
     from choreo.data.normalizer import MinMaxNormalizer
 
-    data = np.concatenate(
-        [rep.encode(Motion(rep.skeleton, 30.0, positions=smooth_positions(frames, phase=ph))) for ph in (0.0, 1.0, 2.0)]
-    )
-    return MinMaxNormalizer().fit(data)
+    norm = MinMaxNormalizer().fit(np.concatenate(seqs))
+    torch.manual_seed(0)
+    cfg = dict(TINY, window_frames=window)
+    m = build_method("edge", cfg, rep, norm, 5)
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    m.train()
+    for step in range(steps):
+        idx = rng.integers(0, len(seqs), 32)
+        st = rng.integers(0, 200 - window, 32)
+        x = np.stack([seqs[i][s : s + window] for i, s in zip(idx, st, strict=True)])
+        mu = np.stack([musics[i][s : s + window] for i, s in zip(idx, st, strict=True)])
+        batch = {"motion": torch.as_tensor(norm.normalize(x), dtype=torch.float32), "music": torch.from_numpy(mu)}
+        loss, _ = m.training_loss(batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        for g in opt.param_groups:
+            g["lr"] = 3e-3 * (1 - step / steps) + 1e-4
+    m.eval()
+    _TRAINED[key] = m
+    return m

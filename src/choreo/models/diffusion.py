@@ -15,7 +15,7 @@ A sampling plan is a descending list of timesteps; the step after the last one i
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -109,11 +109,6 @@ class GaussianDiffusion:
         """``alpha_bar`` at integer timestep ``t``; 1 for ``t = -1`` (clean data)."""
         return 1.0 if t < 0 else float(self.alphas_cumprod[t])
 
-    def sample_timesteps(self, batch: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
-        """Uniform training timesteps in ``0 .. T-1``. (batch,) int64."""
-        t = torch.randint(0, self.n_timesteps, (batch,), generator=generator)
-        return t if device is None else t.to(device)
-
     # ---- forward process -----------------------------------------------------------------------------
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor | int, noise: torch.Tensor) -> torch.Tensor:
         """``x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise``; ``t`` an int or (B,) per leading index.
@@ -196,7 +191,7 @@ class GaussianDiffusion:
         steps: int,
         sampler: str = "ddim",
         eta: float = 1.0,
-        generator: torch.Generator | None = None,
+        generator: Noise = None,
         post_step: Callable[[torch.Tensor, int, int], torch.Tensor] | None = None,
         clip: bool = True,
         on_step: Callable[[], None] | None = None,
@@ -208,7 +203,7 @@ class GaussianDiffusion:
             x: the starting noise, any shape.
             steps: number of network evaluations (``T`` or fewer).
             sampler / eta: see :meth:`step`.
-            generator: source of the per-step noise (drawn on its device, then moved to ``x``'s).
+            generator: source of the per-step noise, one generator or one per row (see :func:`randn_like`).
             post_step: ``(x_{t_next}, t_next, step_index) -> x`` applied after every step (inpainting,
                 long-form window coupling); ``t_next = -1`` after the last step.
             clip: clamp the predicted x0 to [-1, 1] (the data are normalised to that range).
@@ -236,7 +231,7 @@ class GaussianDiffusion:
         known: torch.Tensor,
         mask: torch.Tensor,
         t: int,
-        generator: torch.Generator | None = None,
+        generator: Noise = None,
     ) -> torch.Tensor:
         """Inpainting: ``q_sample(known, t) * mask + x * (1 - mask)``; exact ``known`` where masked at ``t = -1``.
 
@@ -249,8 +244,21 @@ class GaussianDiffusion:
         return torch.where(mask.bool(), noisy.to(x.dtype), x)
 
 
-def randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Standard normal noise shaped like ``x``, drawn from ``generator`` on its own device (reproducible
-    across devices when the generator is on the CPU)."""
+Noise = torch.Generator | Sequence[torch.Generator] | None
+
+
+def randn_like(x: torch.Tensor, generator: Noise) -> torch.Tensor:
+    """Standard normal noise shaped like ``x``.
+
+    ``generator`` is one ``torch.Generator`` or one per leading index of ``x`` (row ``i`` drawn from
+    ``generator[i]``, so a row's noise does not depend on which other rows share its batch). Noise is
+    drawn on the generator's device, then moved to ``x``'s (CPU generators give the same numbers on any
+    device).
+    """
+    if isinstance(generator, (list, tuple)):
+        if len(generator) != x.shape[0]:
+            raise ValueError(f"{len(generator)} generators for {x.shape[0]} rows")
+        rows = [torch.randn(x.shape[1:], generator=g, device=g.device, dtype=x.dtype) for g in generator]
+        return torch.stack(rows).to(x.device)
     dev = generator.device if generator is not None else x.device
     return torch.randn(x.shape, generator=generator, device=dev, dtype=x.dtype).to(x.device)

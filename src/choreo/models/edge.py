@@ -24,7 +24,7 @@ from choreo.errors import ChoreoError
 from choreo.models.denoiser import EdgeDenoiser, SamplingContext
 from choreo.models.diffusion import SAMPLERS, GaussianDiffusion, guidance_ramp, guided, randn_like
 from choreo.models.editing import Constraint
-from choreo.models.longform import linear_blend, pad_frames, plan_windows, split_windows, stitch
+from choreo.models.longform import WindowPlan, linear_blend, pad_frames, plan_windows, split_windows, stitch
 
 
 @dataclass
@@ -256,33 +256,52 @@ class EdgeMethod(nn.Module):
         music: torch.Tensor,
         weights: list[float],
         steps: int,
-        generator: torch.Generator,
+        generators: list[torch.Generator],
         sampler: str,
         eta: float,
         known: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
-        couple_plan=None,
+        plan: WindowPlan | None = None,
+        lead: list[torch.Tensor] | None = None,
         on_step: Callable[[], None] | None = None,
-    ) -> torch.Tensor:
-        """Denoise a batch of windows (n, W, F) -> normalised (n, W, C)."""
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Denoise a batch of windows (n, W, F) -> normalised (n, W, C).
+
+        Args:
+            generators: one per window (its initial, per-step and inpainting noise).
+            known / mask: (n, W, C) inpainting reference (normalised) and where it holds.
+            plan: couple consecutive windows as EDGE does (None: windows are independent).
+            lead: the trajectory (x after every step but the last) of the window just before this batch,
+                from the previous chunk; the first window's shared frames follow it as if both had been
+                in one batch.
+        Returns:
+            the clean windows and the trajectory of the last window (for the next chunk).
+        """
         n, W, _ = music.shape
         ctx = self.denoiser.prepare(music, uncond=any(w != 1.0 for w in weights))
-        x = randn_like(music.new_empty(n, W, self.representation.dim), generator)
+        x = randn_like(music.new_empty(n, W, self.representation.dim), generators)
         diffusion = self.diffusion
-        coupled = couple_plan is not None and n > 1
+        trail: list[torch.Tensor] = []
 
         def post(x: torch.Tensor, t_next: int, i: int) -> torch.Tensor:
             if mask is not None:
-                x = diffusion.constrain(x, known, mask, t_next, generator)
-            if coupled and t_next >= 0:
-                # EDGE: the first half of window k+1 follows the second half of window k (not after the last step)
-                x[1:, : couple_plan.overlap] = x[:-1, couple_plan.hop :].clone()
+                x = diffusion.constrain(x, known, mask, t_next, generators)
+            if plan is not None and t_next >= 0:
+                # EDGE: the first frames of window k+1 follow the last frames of window k after every step
+                # but the last (the final windows are cross-faded instead)
+                O, H = plan.overlap, plan.hop
+                if n > 1:
+                    x[1:, :O] = x[:-1, H:].clone()
+                if lead is not None:
+                    x[0, :O] = lead[i][H:]
+                trail.append(x[-1].clone())
             return x
 
-        post_fn = post if (mask is not None or coupled) else None
-        return diffusion.sample_loop(
-            self._denoise_fn(ctx, weights), x, steps, sampler, eta, generator, post_fn, True, on_step
+        post_fn = post if (mask is not None or plan is not None) else None
+        out = diffusion.sample_loop(
+            self._denoise_fn(ctx, weights), x, steps, sampler, eta, generators, post_fn, True, on_step
         )
+        return out, trail
 
     def _check_music(self, music, ndim: int) -> torch.Tensor:
         m = torch.as_tensor(np.asarray(music, np.float32) if not torch.is_tensor(music) else music)
@@ -302,6 +321,18 @@ class EdgeMethod(nn.Module):
         out = self.normalizer.denormalize(x.detach().cpu().numpy())
         return np.asarray(out, np.float32)
 
+    def _settings(self, steps, guidance, sampler, eta) -> tuple[int, float, str, float]:
+        cfg = self.config
+        steps = int(cfg.steps if steps is None else steps)
+        if steps < 1:
+            raise ChoreoError(f"the number of denoising steps must be at least 1, got {steps}")
+        sampler = sampler or cfg.sampler
+        if sampler not in SAMPLERS:
+            raise ChoreoError(f"unknown sampler {sampler!r} (known: {', '.join(SAMPLERS)})")
+        guidance = float(cfg.guidance if guidance is None else guidance)
+        eta = float(cfg.eta if eta is None else eta)
+        return steps, guidance, sampler, eta
+
     @torch.inference_mode()
     def sample(
         self,
@@ -319,22 +350,26 @@ class EdgeMethod(nn.Module):
         Args:
             music: (B, T, F) features.
             steps, guidance, sampler, eta: defaults from the config (DDIM 50 steps, w = 2, eta 1).
-            seed: seeds a CPU ``torch.Generator`` (same seed, same result).
-            edit: a constraint over (T, C) applied to every clip.
+            seed: clip i's noise comes from a CPU generator seeded by (seed, i): same seed, same result.
+            edit: a constraint over (T, C) (real units) applied to every clip.
         Returns:
             (B, T, C) float32 motion tensors in real units (denormalised).
         """
-        cfg = self.config
-        steps, guidance = steps or cfg.steps, cfg.guidance if guidance is None else guidance
-        sampler, eta = sampler or cfg.sampler, cfg.eta if eta is None else eta
+        steps, guidance, sampler, eta = self._settings(steps, guidance, sampler, eta)
         m = self._check_music(music, 3)
-        gen = torch.Generator().manual_seed(int(seed))
+        B, T, _ = m.shape
         known = mask = None
         if edit is not None:
-            known = self._normalize(edit.known)[None]
-            mask = torch.as_tensor(edit.mask, device=self.device)[None]
+            if edit.known.shape != (T, self.representation.dim):
+                raise ChoreoError(
+                    f"edit constraint has shape {edit.known.shape}, expected ({T}, {self.representation.dim})"
+                )
+            known = self._normalize(edit.known)[None].expand(B, -1, -1)
+            mask = torch.as_tensor(edit.mask, device=self.device)[None].expand(B, -1, -1)
         bar = _progress(steps, progress)
-        x = self._run(m, [float(guidance)] * steps, steps, gen, sampler, eta, known, mask, None, bar.update)
+        x, _ = self._run(
+            m, [guidance] * steps, steps, window_generators(seed, B), sampler, eta, known, mask, on_step=bar.update
+        )
         bar.close()
         out = self._denormalize(x)
         if edit is not None:
@@ -358,85 +393,74 @@ class EdgeMethod(nn.Module):
     ) -> np.ndarray:
         """A dance of any length for one song, from overlapping windows (EDGE's long-form sampling).
 
-        The song's (L, F) features are padded to a whole number of half-windows and cut into windows of
-        W frames every W/2. Windows are denoised together, at most ``chunk_windows`` per batch (memory
-        stays bounded however long the song); after every step the first half of each window is
-        replaced by the second half of the previous one. A chunk's first window is tied to the previous
-        chunk's last (finished) window by inpainting. The windows are then stitched (cross-fading root
-        and positions linearly, slerping rotations) and cropped to L frames.
+        The song's (L, F) features are padded to whole windows of W frames every H = W // 2 (the
+        padding mirrors the song's end; the dance is cropped back to L). All windows are denoised
+        together; after every step but the last, the first W - H frames of each window are replaced by
+        the last W - H frames of the previous one. The finished windows are stitched by cross-fading
+        the shared frames (root and positions linearly, 6D rotations by slerp).
+
+        Memory stays bounded on any song: at most ``chunk_windows`` windows go through the network
+        at once. Because each window only follows its predecessor, chunks run one after another: the
+        first window of a chunk follows the recorded trajectory of the previous chunk's last window,
+        and every window draws its noise from its own generator, so the result does not depend on the
+        chunk size (up to float rounding).
 
         Args:
             music: (L, F) features at the model fps.
             steps, guidance, sampler, eta: defaults from the config.
-            seed: seeds a CPU ``torch.Generator``.
+            seed: window k's noise comes from a CPU generator seeded by (seed, k).
             constraint: editing constraint over (L, C) (real units); masked entries of the result equal it.
             window: frames per window (default: the config's ``window_frames``).
-            chunk_windows: most windows per batched forward (>= 2).
+            chunk_windows: most windows per batched forward (>= 1).
             ramp: ramp the guidance from 0 to w over the first half of the steps (default: when there
                 is more than one window, as EDGE does).
             progress: show a tqdm bar over all denoising steps.
         Returns:
             (L, C) float32 motion tensor in real units.
         """
-        cfg = self.config
-        steps, guidance = steps or cfg.steps, cfg.guidance if guidance is None else guidance
-        sampler, eta = sampler or cfg.sampler, cfg.eta if eta is None else eta
+        steps, guidance, sampler, eta = self._settings(steps, guidance, sampler, eta)
         m = self._check_music(music, 2)
-        L = m.shape[0]
-        plan = plan_windows(L, int(window or cfg.window_frames))
-        if constraint is not None and constraint.known.shape != (L, self.representation.dim):
-            raise ChoreoError(
-                f"edit constraint has shape {constraint.known.shape}, expected ({L}, {self.representation.dim})"
-            )
+        L, C = m.shape[0], self.representation.dim
+        plan = plan_windows(L, int(window or self.config.window_frames))
+        if constraint is not None and constraint.known.shape != (L, C):
+            raise ChoreoError(f"edit constraint has shape {constraint.known.shape}, expected ({L}, {C})")
         feats = torch.as_tensor(pad_frames(m.cpu().numpy(), plan.padded_frames), device=self.device)
         windows_music = split_windows(feats, plan)
         use_ramp = plan.n_windows > 1 if ramp is None else ramp
-        weights = guidance_ramp(float(guidance), steps) if use_ramp else [float(guidance)] * steps
-        gen = torch.Generator().manual_seed(int(seed))
+        weights = guidance_ramp(guidance, steps) if use_ramp else [guidance] * steps
+        gens = window_generators(seed, plan.n_windows)
 
-        C = self.representation.dim
         known_all = mask_all = None
-        if constraint is not None:
+        if constraint is not None and constraint.mask.any():
             known_full = np.zeros((plan.padded_frames, C), np.float32)
             mask_full = np.zeros((plan.padded_frames, C), bool)
             known_full[:L], mask_full[:L] = self.normalizer.normalize(constraint.known), constraint.mask
             known_all = split_windows(torch.as_tensor(known_full, device=self.device), plan)
             mask_all = split_windows(torch.as_tensor(mask_full, device=self.device), plan)
 
-        chunk = max(2, int(chunk_windows))
-        n_chunks = -(-plan.n_windows // chunk)
-        bar = _progress(steps * n_chunks, progress)
+        chunk = max(1, int(chunk_windows))
+        bar = _progress(steps * -(-plan.n_windows // chunk), progress)
         out = torch.empty(plan.n_windows, plan.window, C, device=self.device)
-        O, H = plan.overlap, plan.hop
+        lead = None
         for a in range(0, plan.n_windows, chunk):
             b = min(a + chunk, plan.n_windows)
-            n = b - a
-            if known_all is not None:
-                known, mask = known_all[a:b].clone(), mask_all[a:b].clone()
-            else:
-                known = torch.zeros(n, plan.window, C, device=self.device)
-                mask = torch.zeros(n, plan.window, C, dtype=torch.bool, device=self.device)
-            if a > 0:
-                known[0, :O], mask[0, :O] = out[a - 1, H:], True
-            has_mask = bool(mask.any())
-            out[a:b] = self._run(
-                windows_music[a:b],
-                weights,
-                steps,
-                gen,
-                sampler,
-                eta,
-                known if has_mask else None,
-                mask if has_mask else None,
-                plan,
-                bar.update,
+            known = mask = None
+            if known_all is not None and bool(mask_all[a:b].any()):
+                known, mask = known_all[a:b], mask_all[a:b]
+            out[a:b], lead = self._run(
+                windows_music[a:b], weights, steps, gens[a:b], sampler, eta, known, mask, plan, lead, bar.update
             )
         bar.close()
-        real = self._denormalize(out)
-        motion = stitch(real, plan, make_blend(self.representation))
+        motion = stitch(self._denormalize(out), plan, make_blend(self.representation))
         if constraint is not None:
             motion = np.where(constraint.mask, constraint.known, motion).astype(np.float32)
         return motion
+
+
+def window_generators(seed: int, n: int) -> list[torch.Generator]:
+    """``n`` independent CPU generators derived from ``(seed, k)`` (numpy's SeedSequence)."""
+    states = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(seed) >> 32 & 0xFFFFFFFF]).spawn(n)
+    return [torch.Generator().manual_seed(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))) for ss in states]
 
 
 def _progress(total: int, enabled: bool):

@@ -84,8 +84,14 @@ def couple(x: torch.Tensor, plan: WindowPlan) -> torch.Tensor:
 
 
 def crossfade_weights(overlap: int) -> np.ndarray:
-    """(O,) weight of the later window over the shared frames, rising strictly inside (0, 1)."""
-    return (np.arange(overlap, dtype=np.float64) + 1.0) / (overlap + 1.0)
+    """(O,) weight of the later window over the shared frames: 0 to 1 inclusive (EDGE's ``linspace``).
+
+    The ends are exact so that, when every frame lies in some overlap (hop = W / 2), consecutive
+    cross-fades meet on a frame that comes from one window only: no step between them.
+    """
+    if overlap == 1:
+        return np.array([0.5])
+    return np.linspace(0.0, 1.0, overlap)
 
 
 Blend = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
