@@ -82,7 +82,8 @@ def test_edge_learns_on_dance_with_melody_in_200_steps(tiny, data_dir, cache_dir
 def test_resumed_run_equals_the_uninterrupted_one(tiny, data_dir, cache_dir, tmp_path):
     assert _train(tiny, data_dir, cache_dir, tmp_path / "straight", "--steps", "8") == 0
     assert _train(tiny, data_dir, cache_dir, tmp_path / "split", "--steps", "4") == 0
-    assert _train(tiny, data_dir, cache_dir, tmp_path / "split", "--steps", "8", "--resume") == 0
+    # resuming needs only the run folder: config (data folder, cache) comes from its config.yaml
+    assert cli_main(["train", "--out", str(tmp_path / "split"), "--resume", "--steps", "8", "--no-progress"]) == 0
     (a, sa), (b, sb) = _final(tmp_path / "straight"), _final(tmp_path / "split")
     assert sa["step"] == sb["step"] == 8
     for k in a:
@@ -95,6 +96,16 @@ def test_resumed_run_equals_the_uninterrupted_one(tiny, data_dir, cache_dir, tmp
 
 
 @pytest.mark.slow
+def test_resume_with_another_model_is_a_clear_error(tiny, data_dir, cache_dir, tmp_path, capsys):
+    assert _train(tiny, data_dir, cache_dir, tmp_path / "run", "--steps", "2") == 0
+    other = tmp_path / "wide.yaml"
+    other.write_text(yaml.safe_dump({**TINY, "model": {**TINY["model"], "width": 64}}))
+    capsys.readouterr()
+    assert _train(other, data_dir, cache_dir, tmp_path / "run", "--steps", "4", "--resume") == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "does not fit this model" in err and "last.ckpt" in err
+
+
 def test_torchrun_two_processes_match_one_process(tiny, data_dir, cache_dir, tmp_path):
     steps = "6"
     assert _train(tiny, data_dir, cache_dir, tmp_path / "one", "--steps", steps) == 0  # also warms the data cache

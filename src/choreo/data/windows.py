@@ -104,7 +104,15 @@ class WindowDataset:
     def set_normalizer(self, normalizer: MinMaxNormalizer) -> None:
         """Use other statistics (e.g. a resumed run's) and re-normalise the stored frames."""
         self.normalizer = normalizer
-        self._motion = self._normalise(self._raw)
+        self._motion = self._normalise(self._raw).to(self._motion.device)
+
+    def to(self, device) -> WindowDataset:
+        """Keep the frames on ``device`` (a GPU gathers batches in place of a host-to-device copy per step)."""
+        device = torch.device(device)
+        self._motion, self._music = self._motion.to(device), self._music.to(device)
+        self._start_motion, self._start_music = self._start_motion.to(device), self._start_music.to(device)
+        self._arange = self._arange.to(device)
+        return self
 
     @property
     def motion_dim(self) -> int:
@@ -114,8 +122,11 @@ class WindowDataset:
         return int(self._start_motion.shape[0])
 
     def get(self, items) -> dict[str, torch.Tensor]:
-        """Windows by index: {"motion": (B, W, C) normalised, "music": (B, W, F)} float32 CPU tensors."""
-        idx = torch.as_tensor(np.asarray(items, np.int64))
+        """Windows by index: {"motion": (B, W, C) normalised, "music": (B, W, F)} float32 tensors.
+
+        The tensors live where the dataset does (CPU unless :meth:`to` moved it).
+        """
+        idx = torch.as_tensor(np.asarray(items, np.int64), device=self._start_motion.device)
         frames = self._arange[None, :]
         return {
             "motion": self._motion[self._start_motion[idx][:, None] + frames],

@@ -264,10 +264,17 @@ class Trainer:
         elapsed_before = 0.0
         self.step = 0
         if state is not None:
-            method.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            if self.ema is not None and state.get("ema") is not None:
-                self.ema.load_state_dict(state["ema"], state.get("ema_updates", 0))
+            try:
+                method.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+                if self.ema is not None and state.get("ema") is not None:
+                    self.ema.load_state_dict(state["ema"], state.get("ema_updates", 0))
+            except (RuntimeError, ValueError, KeyError) as exc:
+                raise ChoreoError(
+                    f"the checkpoint does not fit this model/optimizer config ({str(exc).splitlines()[0][:200]}); "
+                    "resume with the run's own config.yaml",
+                    last,
+                ) from None
             if scaler is not None and state.get("scaler"):
                 scaler.load_state_dict(state["scaler"])
             self.step = int(state["step"])
@@ -279,6 +286,8 @@ class Trainer:
             cfg.save(self.run_dir / "config.yaml")
         log = CsvLog(self.run_dir / "log.csv", self.step if state is not None else None) if info.is_main else None
         sampler = GlobalBatchSampler(len(ds), tc.batch_size, tc.seed)
+        if device.type == "cuda" and hasattr(ds, "to"):
+            ds.to(device)
         if device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
