@@ -116,3 +116,32 @@ def trained_tiny(steps: int = 250, window: int = 16):
     m.eval()
     _TRAINED[key] = m
     return m
+
+
+def make_checkpoint(path, rep=None, feature_set: str = "baseline35", fps: float = 30.0, window: int = 16, **over):
+    """Write an (untrained) tiny EDGE checkpoint the way the trainer does; returns the path."""
+    from choreo.audio.features import feature_dim
+    from choreo.models import build_method
+    from choreo.train.checkpoint import save_checkpoint
+
+    rep = rep or rot6d_rep()
+    norm = fitted_normalizer(rep)
+    cfg = dict(TINY, window_frames=window, **over)
+    torch.manual_seed(0)
+    m = build_method("edge", cfg, rep, norm, feature_dim(feature_set))
+    state = {
+        "method": "edge",
+        "config": {"method": "edge", "model": cfg},
+        "model_config": cfg,
+        "representation": rep.name,
+        "skeleton": rep.skeleton.to_arrays(),
+        "feature_set": feature_set,
+        "fps": fps,
+        "window_frames": window,
+        "normalizer": norm.state_dict(),
+        "model": m.state_dict(),
+        "ema": m.state_dict(),
+        "step": 0,
+    }
+    save_checkpoint(path, state)
+    return path

@@ -1,0 +1,259 @@
+"""The high-level generation API: a trained checkpoint in, a dance out.
+
+    >>> from choreo.generate import Choreographer, Edit
+    >>> ch = Choreographer.load("runs/edge")               # a checkpoint file or a run folder
+    >>> dance = ch.dance("song.mp3", seconds=30, seed=1)   # -> choreo.motion.Motion at the model's fps
+
+Music is a path (features computed with the checkpoint's feature set and fps, cached by the audio
+layer), an ``(samples, sample_rate)`` tuple, or an already computed (frames, F) feature array. The
+default length is the whole song (from ``start``); any length works: long songs are generated from
+overlapping windows (EDGE's long-form scheme) in bounded memory, songs shorter than one window are
+padded (features mirrored at the end) and the dance cropped to the song. Silence is music too.
+
+Editing (inpainting): pass ``edit=`` one or more :class:`Edit` (continue from a seed motion,
+in-between two motions, keep the upper/lower body or any joints of a reference over any frames).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from choreo.errors import ChoreoError
+from choreo.models.editing import Constraint, Edit, build_constraint
+from choreo.motion.motion import Motion
+from choreo.motion.skeleton import Skeleton
+
+__all__ = ["Choreographer", "Edit", "Constraint", "default_threads"]
+
+#: what inference reads from a checkpoint (see choreo.train.checkpoint).
+_REQUIRED = (
+    "method",
+    "model_config",
+    "representation",
+    "skeleton",
+    "feature_set",
+    "fps",
+    "window_frames",
+    "normalizer",
+)
+
+
+def default_threads() -> int:
+    """CPU threads for sampling: the cores this process may use (at most 16)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, 16))
+
+
+def _feature_dim(state_dict: dict, feature_set: str) -> int:
+    for key, value in state_dict.items():
+        if key.endswith("music_proj.weight"):
+            return int(value.shape[1])
+    from choreo.audio.features import feature_dim
+
+    return int(feature_dim(feature_set))
+
+
+class Choreographer:
+    """A trained music-to-dance model ready to dance.
+
+    Build it with :meth:`load`. Attributes: ``method`` (the ``nn.Module``), ``representation``,
+    ``fps``, ``feature_set``, ``window_frames``, ``device``, ``checkpoint`` (path).
+    """
+
+    def __init__(
+        self,
+        method,
+        fps: float,
+        feature_set: str,
+        window_frames: int,
+        checkpoint: str | None = None,
+        threads: int | None = None,
+    ):
+        import torch
+
+        self.method = method.eval()
+        self.representation = method.representation
+        self.fps = float(fps)
+        self.feature_set = str(feature_set)
+        self.window_frames = int(window_frames)
+        self.checkpoint = checkpoint
+        self.device = method.device
+        if self.device.type == "cpu":
+            want = default_threads() if threads is None else int(threads)
+            if threads is not None or torch.get_num_threads() > want:
+                torch.set_num_threads(max(1, want))
+
+    @classmethod
+    def load(
+        cls, checkpoint: str | os.PathLike, device: str | None = None, weights: str = "ema", threads: int | None = None
+    ) -> Choreographer:
+        """Load a checkpoint file, or a run folder's ``last.ckpt``.
+
+        Args:
+            checkpoint: file or run directory.
+            device: ``"cpu"``, ``"cuda"``, ... (default: CUDA when available, else CPU).
+            weights: ``"ema"`` (the averaged weights, when the checkpoint has them) or ``"model"``.
+            threads: CPU threads for sampling (default :func:`default_threads`).
+
+        Raises:
+            ChoreoError: missing, corrupt or truncated file; not a choreo checkpoint; a checkpoint of a
+                method that does not make dances from music; weights that do not fit its config.
+        """
+        import torch
+
+        from choreo.data.normalizer import MinMaxNormalizer
+        from choreo.data.representation import get_representation
+        from choreo.models import METHODS, build_method
+        from choreo.train.checkpoint import load_checkpoint, resolve_checkpoint
+
+        path = resolve_checkpoint(checkpoint)
+        state = load_checkpoint(path)
+        missing = [k for k in _REQUIRED if state.get(k) is None]
+        if missing:
+            raise ChoreoError(f"checkpoint lacks {', '.join(missing)} (not an inference-ready choreo checkpoint)", path)
+        sd = state.get("ema") if weights == "ema" else None
+        sd = sd if sd is not None else state.get("model")
+        if sd is None:
+            raise ChoreoError("checkpoint holds no model weights", path)
+        name = str(state["method"])
+        if name not in METHODS:
+            raise ChoreoError(
+                f"this is a {name!r} checkpoint, not a music-to-dance model choreo can run ({', '.join(METHODS)})", path
+            )
+        try:
+            skeleton = Skeleton.from_arrays(state["skeleton"])
+            rep = get_representation(str(state["representation"]), skeleton)
+            normalizer = MinMaxNormalizer.from_state_dict(state["normalizer"])
+            method = build_method(
+                name, dict(state["model_config"]), rep, normalizer, _feature_dim(sd, state["feature_set"])
+            )
+        except ChoreoError as exc:
+            raise ChoreoError(exc.message, path) from None
+        if not callable(getattr(method, "generate", None)):
+            raise ChoreoError(f"this is a {name!r} checkpoint, which does not make dances from music", path)
+        try:
+            method.load_state_dict(sd)
+        except (RuntimeError, KeyError, TypeError) as exc:
+            first = str(exc).strip().splitlines()[0][:200]
+            raise ChoreoError(f"the weights do not fit the checkpoint's {name} config ({first})", path) from None
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        method.to(dev)
+        return cls(method, state["fps"], state["feature_set"], state["window_frames"], str(path), threads)
+
+    # ---- music --------------------------------------------------------------------------------------
+    def features(self, music, seconds: float | None = None, start: float = 0.0) -> tuple[np.ndarray, dict]:
+        """(frames, F) features at the model fps for ``music`` from ``start`` for ``seconds`` (all if None),
+        and provenance for the motion's ``meta``."""
+        if seconds is not None and not seconds > 0:
+            raise ChoreoError(f"--seconds must be positive, got {seconds}")
+        if start < 0:
+            raise ChoreoError(f"--start must be >= 0, got {start}")
+        n_frames = None if seconds is None else max(1, int(round(seconds * self.fps)))
+        if isinstance(music, (str, os.PathLike)):
+            from choreo.audio.features import song_features
+
+            path = Path(music)
+            end = None if seconds is None else start + seconds
+            feats = song_features(path, self.feature_set, self.fps, n_frames=n_frames, start=start, end=end)
+            meta = {"audio": str(path), "audio_start": float(start)}
+        elif isinstance(music, tuple) and len(music) == 2:
+            from choreo.audio.features import compute_features
+
+            y, sr = np.asarray(music[0], np.float32), int(music[1])
+            if y.ndim == 2:  # (n, channels) -> mono
+                y = y.mean(axis=1) if y.shape[1] <= 8 else y.mean(axis=0)
+            if y.ndim != 1 or sr <= 0:
+                raise ChoreoError("music must be (samples, sample_rate) with mono or (n, channels) samples")
+            a = int(round(start * sr))
+            b = len(y) if seconds is None else a + int(round(seconds * sr))
+            y = y[a:b]
+            if n_frames is None:
+                n_frames = int(len(y) / sr * self.fps)
+            if n_frames < 1:
+                raise ChoreoError(f"the music lasts {len(y) / sr:.3f} s from {start:g} s: not one frame to dance to")
+            feats = compute_features(y, sr, self.feature_set, self.fps, n_frames)
+            meta = {"audio_start": float(start)}
+        else:
+            feats = np.asarray(music, np.float32)
+            if feats.ndim != 2:
+                raise ChoreoError("music must be a path, a (samples, sample_rate) tuple or a (frames, features) array")
+            a = int(round(start * self.fps))
+            feats = feats[a : None if n_frames is None else a + n_frames]
+            meta = {"audio_start": float(start)}
+        feats = np.asarray(feats, np.float32)
+        if feats.ndim != 2 or len(feats) == 0:
+            raise ChoreoError("the music gives no frames to dance to (empty, or --start past its end)")
+        return feats, meta
+
+    # ---- dancing ------------------------------------------------------------------------------------
+    def dance(
+        self,
+        music,
+        seconds: float | None = None,
+        start: float = 0.0,
+        seed: int = 0,
+        guidance: float = 2.0,
+        steps: int = 50,
+        edit: Edit | Sequence[Edit] | None = None,
+        sampler: str = "ddim",
+        eta: float = 1.0,
+        progress: bool = True,
+        chunk_windows: int = 32,
+    ) -> Motion:
+        """Dance to ``music``.
+
+        Args:
+            music: a song path, ``(samples, sample_rate)``, or (frames, F) features at the model fps.
+            seconds: length of the dance (default: the rest of the song after ``start``).
+            start: seconds into the song where the dance begins.
+            seed: same seed, same dance.
+            guidance: classifier-free guidance weight w (EDGE: 2; 1 = plain conditional).
+            steps: denoising steps (DDIM by default; at most the model's T).
+            edit: constraints from reference motions (see :class:`Edit`); frames are counted at the
+                model fps from the dance's first frame.
+            sampler, eta: ``"ddim"`` (eta 0: deterministic, 1: EDGE) or ``"ddpm"``.
+            progress: tqdm bar over the denoising steps.
+            chunk_windows: most windows denoised per batch (bounds memory on long songs).
+
+        Returns:
+            a :class:`Motion` at the model fps; ``meta`` records the song, start, seed and settings.
+        """
+        if steps < 1:
+            raise ChoreoError(f"--steps must be at least 1, got {steps}")
+        feats, meta = self.features(music, seconds, start)
+        constraint = None
+        if edit is not None and (not isinstance(edit, Sequence) or len(edit) > 0):
+            constraint = build_constraint(edit, self.representation, self.fps, len(feats))
+        x = self.method.generate(
+            feats,
+            steps=steps,
+            guidance=guidance,
+            seed=seed,
+            constraint=constraint,
+            sampler=sampler,
+            eta=eta,
+            window=self.window_frames,
+            chunk_windows=chunk_windows,
+            progress=progress,
+        )
+        motion = self.representation.decode(x, self.fps)
+        motion.meta.update(meta)
+        motion.meta.update(
+            {
+                "source": "choreo dance",
+                "method": getattr(self.method, "name", "edge"),
+                "checkpoint": self.checkpoint,
+                "seed": int(seed),
+                "guidance": float(guidance),
+                "steps": int(steps),
+                "sampler": sampler,
+            }
+        )
+        return motion

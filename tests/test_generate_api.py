@@ -1,0 +1,136 @@
+"""Choreographer: loading checkpoints, dancing to real songs, tuples, silence, edits, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from choreo.audio.features import frame_count
+from choreo.errors import ChoreoError
+from choreo.generate import Choreographer, Edit
+from choreo.motion import rotations as R
+from edge_standin import make_checkpoint, rot6d_rep, smooth_smpl
+
+TRUMPET = "cc_music/sorohanro_-_solo-trumpet-06.hq.ogg"  # 5.33 s
+
+
+@pytest.fixture(autouse=True)
+def quiet_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHOREO_CACHE", str(tmp_path / "cache"))
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("run")
+    make_checkpoint(d / "last.ckpt")
+    return d
+
+
+def test_load_file_or_run_dir(run_dir):
+    a = Choreographer.load(run_dir, device="cpu", threads=1)
+    b = Choreographer.load(run_dir / "last.ckpt", device="cpu", threads=1)
+    assert a.checkpoint == b.checkpoint and a.fps == 30.0 and a.window_frames == 16 and a.feature_set == "baseline35"
+    assert a.representation.name == "smpl_rot6d" and a.method.name == "edge"
+    for pa, pb in zip(a.method.parameters(), b.method.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_dance_to_a_real_song(run_dir, data_dir):
+    ch = Choreographer.load(run_dir, device="cpu", threads=1)
+    song = data_dir / TRUMPET
+    m = ch.dance(song, seconds=3.0, start=1.0, steps=3, progress=False)
+    assert m.n_frames == 90 and m.fps == 30.0 and m.skeleton.name == "smpl24"
+    assert np.isfinite(m.rotations).all() and np.isfinite(m.root).all()
+    assert m.meta["audio"] == str(song) and m.meta["audio_start"] == 1.0 and m.meta["seed"] == 0
+    whole = ch.dance(song, steps=2, progress=False)  # default: the whole song
+    info = sf.info(str(song))
+    assert whole.n_frames == frame_count(info.frames / info.samplerate, 30.0)  # about 5.33 s
+
+
+def test_tuple_silence_and_short_songs(run_dir):
+    ch = Choreographer.load(run_dir, device="cpu", threads=1)
+    sr = 22050
+    silence = ch.dance((np.zeros(2 * sr, np.float32), sr), steps=2, progress=False)
+    assert silence.n_frames == 60 and np.isfinite(silence.rotations).all()
+    short = ch.dance((0.1 * np.random.default_rng(0).normal(size=sr // 5).astype(np.float32), sr), steps=2)
+    assert short.n_frames == 6  # shorter than one 16-frame window: padded, then cropped
+    stereo = ch.dance((np.zeros((sr, 2), np.float32), sr), steps=2, progress=False)
+    assert stereo.n_frames == 30
+
+
+def test_seeds_and_features_input(run_dir):
+    ch = Choreographer.load(run_dir, device="cpu", threads=1)
+    feats = np.random.default_rng(1).normal(size=(50, 35)).astype(np.float32)
+    a = ch.dance(feats, steps=3, seed=5, progress=False)
+    b = ch.dance(feats, steps=3, seed=5, progress=False)
+    c = ch.dance(feats, steps=3, seed=6, progress=False)
+    assert np.array_equal(a.rotations, b.rotations) and np.array_equal(a.root, b.root)
+    assert not np.allclose(a.root, c.root)
+    part = ch.dance(feats, seconds=1.0, start=0.5, steps=2, progress=False)
+    assert part.n_frames == 30
+
+
+def test_edit_through_the_api(run_dir):
+    ch = Choreographer.load(run_dir, device="cpu", threads=1)
+    ref = smooth_smpl(60, phase=0.2)
+    feats = np.zeros((60, 35), np.float32)
+    m = ch.dance(feats, steps=3, edit=Edit(ref, frames=(20, 50), joints="upper"), progress=False)
+    up = sorted(ref.skeleton.upper_body)
+    mat = lambda q: R.quat_to_matrix(torch.from_numpy(np.asarray(q, np.float64))).numpy()  # noqa: E731
+    np.testing.assert_allclose(mat(m.rotations[20:50, up]), mat(ref.rotations[20:50, up]), atol=1e-5)
+
+
+def test_bad_checkpoints(tmp_path, run_dir):
+    corrupt = tmp_path / "corrupt.ckpt"
+    corrupt.write_bytes(b"not a checkpoint at all" * 10)
+    with pytest.raises(ChoreoError, match="corrupt"):
+        Choreographer.load(corrupt)
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes((run_dir / "last.ckpt").read_bytes()[:5000])
+    with pytest.raises(ChoreoError):
+        Choreographer.load(truncated)
+    with pytest.raises(ChoreoError, match="not found"):
+        Choreographer.load(tmp_path / "missing.ckpt")
+    with pytest.raises(ChoreoError, match="no checkpoint"):
+        Choreographer.load(tmp_path)
+
+    from choreo.train.checkpoint import load_checkpoint, save_checkpoint
+
+    state = load_checkpoint(run_dir / "last.ckpt")
+    other = dict(state, method="d2m")
+    save_checkpoint(tmp_path / "other.ckpt", other)
+    with pytest.raises(ChoreoError, match="'d2m' checkpoint") as err:
+        Choreographer.load(tmp_path / "other.ckpt")
+    assert str(tmp_path / "other.ckpt") in str(err.value)
+    wrong = dict(state, model_config=dict(state["model_config"], width=64))
+    save_checkpoint(tmp_path / "wrong.ckpt", wrong)
+    with pytest.raises(ChoreoError, match="do not fit"):
+        Choreographer.load(tmp_path / "wrong.ckpt")
+    save_checkpoint(tmp_path / "partial.ckpt", {k: v for k, v in state.items() if k != "normalizer"})
+    with pytest.raises(ChoreoError, match="normalizer"):
+        Choreographer.load(tmp_path / "partial.ckpt")
+
+
+def test_bad_music(run_dir, tmp_path):
+    ch = Choreographer.load(run_dir, device="cpu", threads=1)
+    with pytest.raises(ChoreoError):
+        ch.dance((np.zeros(100, np.float32), 22050), start=5.0, steps=1)
+    with pytest.raises(ChoreoError, match="seconds"):
+        ch.dance(np.zeros((30, 35), np.float32), seconds=-1.0)
+    with pytest.raises(ChoreoError):
+        ch.dance(tmp_path / "nope.wav", steps=1)
+    with pytest.raises(ChoreoError):
+        ch.dance(np.zeros((30, 35), np.float32), steps=0)
+    with pytest.raises(ChoreoError, match="skeleton"):
+        from edge_standin import positions_motion
+
+        ch.dance(np.zeros((30, 35), np.float32), steps=1, edit=Edit(positions_motion(10)))
+
+
+def test_rot6d_representation_helper_is_smpl():
+    assert rot6d_rep().dim == 151
