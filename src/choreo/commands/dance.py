@@ -1,0 +1,186 @@
+"""``choreo dance``: make a dance for a song with a trained model (EDGE), optionally editing a reference."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from choreo.errors import ChoreoError
+
+NAME = "dance"
+
+FORMATS = ("mp4", "gif", "bvh", "npz", "pkl")
+DEFAULT_FORMATS = "mp4,bvh,npz"
+DEFAULT_MODEL = "assets/default_model.pt"
+
+EPILOG = """\
+examples:
+  choreo dance song.mp3                               (packaged default model; writes song.mp4/.bvh/.npz here)
+  choreo dance song.mp3 --checkpoint runs/edge -o out --seconds 30 --seed 3
+  choreo dance --demo -o out                          (synthesised demo song: demo.wav, demo.mp4, demo.bvh, demo.npz)
+  choreo dance song.mp3 --edit-from seed.bvh --edit-frames 0:60          (continue from a seed motion)
+  choreo dance song.mp3 --edit-from ref.npz --edit-joints upper          (keep the reference's upper body)
+  choreo dance song.mp3 --edit-from ref.npz --edit-joints left_wrist,right_wrist --edit-frames 90:180
+
+Frames are counted at the model's frame rate (30 fps for EDGE) from the start of the dance; A:B includes A
+and excludes B, either end may be left out. Long songs work: the whole song is danced in overlapping
+windows, in bounded memory.
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        NAME,
+        help="make a dance for a song with a trained model",
+        description="Generate a 3D dance for a song (EDGE diffusion) and write it as video and motion files.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("song", nargs="?", help="audio file (wav, mp3, ogg, flac, m4a, ...)")
+    p.add_argument("--checkpoint", "-c", metavar="CKPT", help="checkpoint file or run folder (default: packaged model)")
+    p.add_argument("-o", "--out-dir", default=".", metavar="OUT_DIR", help="output folder (default: here)")
+    p.add_argument("--seconds", type=float, help="length of the dance in seconds (default: the whole song)")
+    p.add_argument("--start", type=float, default=0.0, help="seconds into the song where the dance starts")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same dance")
+    p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance weight (default 2)")
+    p.add_argument("--steps", type=int, default=50, help="denoising steps (default 50)")
+    p.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim", help="sampler (default ddim)")
+    p.add_argument("--eta", type=float, default=1.0, help="DDIM eta: 0 deterministic, 1 EDGE's (default)")
+    p.add_argument(
+        "--format", default=DEFAULT_FORMATS, help=f"outputs among {','.join(FORMATS)} (default {DEFAULT_FORMATS})"
+    )
+    p.add_argument("--edit-from", metavar="MOTION", help="reference motion for editing (any format choreo reads)")
+    p.add_argument(
+        "--edit-frames", metavar="A:B", help="frames of the dance that follow the reference (default all it covers)"
+    )
+    p.add_argument(
+        "--edit-joints",
+        default="all",
+        metavar="JOINTS",
+        help="joints that follow the reference: all, upper, lower, or names/indices like left_wrist,3 (default all)",
+    )
+    p.add_argument("--demo", action="store_true", help="dance to a synthesised demo song (no SONG needed)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (default auto)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: the cores available)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def parse_formats(text: str) -> list[str]:
+    out = []
+    for f in text.split(","):
+        f = f.strip().lower().lstrip(".")
+        if not f:
+            continue
+        if f not in FORMATS:
+            raise ChoreoError(f"unknown output format {f!r} (choose among {', '.join(FORMATS)})")
+        if f not in out:
+            out.append(f)
+    if not out:
+        raise ChoreoError("--format names no output")
+    return out
+
+
+def parse_frames(text: str | None) -> tuple[int, int | None] | None:
+    """``"A:B"`` -> (A, B); empty ends mean the start / the end of the reference."""
+    if text is None:
+        return None
+    try:
+        a, b = text.split(":")
+        lo = int(a) if a.strip() else 0
+        hi = int(b) if b.strip() else None
+    except ValueError:
+        raise ChoreoError(f"--edit-frames must look like A:B (frame numbers), got {text!r}") from None
+    if lo < 0 or (hi is not None and hi <= lo):
+        raise ChoreoError(f"--edit-frames {text!r} is an empty or negative range")
+    return lo, hi
+
+
+def default_checkpoint() -> Path:
+    """The packaged default model, or a ChoreoError saying it is not installed."""
+    from importlib.resources import files
+
+    path = Path(str(files("choreo") / DEFAULT_MODEL))
+    if not path.is_file():
+        raise ChoreoError(
+            "no default model is installed (choreo/assets/default_model.pt); pass --checkpoint FILE_OR_RUN_DIR "
+            "(train one with `choreo train`)"
+        )
+    return path
+
+
+def run(args) -> int:
+    formats = parse_formats(args.format)
+    frames = parse_frames(args.edit_frames)
+    if (args.edit_frames or args.edit_joints != "all") and not args.edit_from:
+        raise ChoreoError("--edit-frames / --edit-joints need --edit-from MOTION")
+    if args.demo and args.song:
+        raise ChoreoError("give a SONG or --demo, not both")
+    if not args.demo and not args.song:
+        raise ChoreoError("give a SONG to dance to (or --demo)")
+    if args.steps < 1:
+        raise ChoreoError(f"--steps must be at least 1, got {args.steps}")
+    if args.song and not Path(args.song).is_file():
+        raise ChoreoError("song not found", args.song)
+    ckpt = Path(args.checkpoint) if args.checkpoint else default_checkpoint()
+
+    from choreo.generate import Choreographer, Edit
+
+    device = None if args.device == "auto" else args.device
+    choreographer = Choreographer.load(ckpt, device=device, threads=args.threads)
+
+    edit = None
+    if args.edit_from:
+        from choreo.motion.formats import read_motion
+
+        edit = Edit(read_motion(args.edit_from), frames=frames, joints=args.edit_joints)
+
+    out_dir = Path(args.out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ChoreoError("is a file, not a folder", out_dir)
+    if args.demo:
+        from choreo.audio.demo import demo_song, write_wav
+
+        y, sr = demo_song(seconds=args.seconds + args.start if args.seconds else 16.0)
+        song = out_dir / "demo.wav"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_wav(song, y, sr)
+        stem = "demo"
+    else:
+        song = Path(args.song)
+        stem = song.stem
+
+    motion = choreographer.dance(
+        str(song),
+        seconds=args.seconds,
+        start=args.start,
+        seed=args.seed,
+        guidance=args.guidance,
+        steps=args.steps,
+        edit=edit,
+        sampler=args.sampler,
+        eta=args.eta,
+        progress=not args.no_progress,
+    )
+    written = write_outputs(motion, out_dir / stem, formats, song, args.start, progress=not args.no_progress)
+    for path in written:
+        print(path)
+    return 0
+
+
+def write_outputs(motion, base: Path, formats: list[str], song: os.PathLike | None, start: float, progress: bool):
+    """Write ``base.<ext>`` for every format (motion files first, videos last). Returns the paths."""
+    from choreo.motion.formats import write_motion
+
+    written = []
+    for fmt in sorted(formats, key=lambda f: f in ("mp4", "gif")):
+        path = base.with_name(f"{base.name}.{fmt}")
+        if fmt in ("mp4", "gif"):
+            from choreo.render import render
+
+            render(motion, path, music=song, music_start=start, progress=progress)
+        else:
+            write_motion(motion, path)
+        written.append(path)
+    return written
