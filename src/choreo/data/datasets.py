@@ -109,7 +109,12 @@ def encode_item(item: Item, cfg: DataConfig, representation: str, feature_cache)
     name = representation if representation != "auto" else auto_representation_name(motion)
     rep = get_representation(name, motion.skeleton, cfg.contact_speed)
     x = rep.encode(motion)
-    mirror = rep.encode(motion.mirror()) if cfg.mirror and motion.skeleton.mirror_pairs else None
+    mirror = None
+    if cfg.mirror and motion.skeleton.mirror_pairs:
+        flipped = motion.mirror()
+        # a tree that is not left/right symmetric mirrors to positions only: no rotation copy then
+        if flipped.rotations is not None or name == "positions":
+            mirror = rep.encode(flipped)
     return {
         "name": item.name,
         "motion": x,
