@@ -193,3 +193,31 @@ def test_read_beats_file(tmp_path):
     p = tmp_path / "x.beats"
     p.write_text("# madmom style\n0.0913\t1\n0.7997\t2\n\n1.4806 3  # comment\n")
     np.testing.assert_allclose(read_beats_file(p), [0.0913, 0.7997, 1.4806])
+
+
+def test_eval_on_the_aistpp_pickles_matches_the_full_sequence_numbers(tmp_path, data_dir, fixtures_dir, expected):
+    from choreo.metrics.features import geometric_features, kinetic_features, root_zero
+
+    src = data_dir / "aistpp_samples" / "annotation" / "motions"
+    names = sorted(p.stem for p in src.glob("*.pkl"))
+    for sub in ("pred", "gt", "music"):
+        (tmp_path / sub).mkdir()
+    for k, name in enumerate(names):
+        (tmp_path / ("pred" if k < 2 else "gt") / f"{name}.pkl").symlink_to(src / f"{name}.pkl")
+        n = len(np.load(fixtures_dir / "metrics" / "joints.npz")[f"joints__{name}"])
+        (tmp_path / "music" / f"{name}.beats").write_text("\n".join(str(f / 60) for f in range(15, n, 30)))
+    out = tmp_path / "r.json"
+    assert main(["eval", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--music",
+                 str(tmp_path / "music"), "--json", str(out)]) == 0  # fmt: skip
+    r = json.loads(out.read_text())
+    for s in ("pred", "gt"):
+        for file, rec in r["per_file"][s].items():
+            name = file[:-4]
+            assert rec["pfc"] == pytest.approx(expected["pfc"]["per_full_sequence"][name], rel=1e-9)
+            assert rec["bas"] == pytest.approx(expected["beat_align_score"]["per_full_sequence"][name], abs=1e-12)
+    # the features of the whole root-zeroed sequences, read through the AIST++ reader
+    f = np.load(fixtures_dir / "metrics" / "features.npz")
+    for i, name in enumerate(f["full_seq_names"]):
+        z = root_zero(read_motion(src / f"{name}.pkl").joint_positions())
+        np.testing.assert_allclose(kinetic_features(z), f["full_seq_kinetic"][i], rtol=1e-5)
+        np.testing.assert_allclose(geometric_features(z), f["full_seq_manual"][i], atol=1e-6)
