@@ -215,3 +215,35 @@ def test_song_features_any_rate_and_layout(tmp_path, native_sr, channels):
     G = compute_features(*load_audio(path), "baseline35", 30)
     np.testing.assert_allclose(F, G, rtol=1e-5, atol=1e-5)
     assert F[:, 34].sum() >= 4  # 6 clicks at 120 BPM: the beats are there
+
+
+def test_fast_exact_building_blocks(waltz):
+    """The faster pieces (median filter, HPSS, band-limited piptrack, blocked tempogram/tempo) give
+    librosa's / scipy's numbers."""
+    import scipy.ndimage
+
+    y = waltz[: 6 * SR]
+    rng = np.random.default_rng(1)
+    X = rng.random((37, 53)).astype(np.float32) ** 3
+    for axis, size in ((-1, (1, 31)), (-2, (31, 1))):
+        np.testing.assert_array_equal(
+            spectral.median_filter_1d(X, 31, axis=axis), scipy.ndimage.median_filter(X, size=size, mode="reflect")
+        )
+    for a, b in zip(spectral.hpss(y), librosa.effects.hpss(y), strict=True):
+        np.testing.assert_array_equal(a, b)
+    mag = np.abs(librosa.stft(y))
+    pitch, pmag = librosa.piptrack(S=mag, sr=SR, n_fft=2048)
+    p2, m2 = spectral.piptrack_peaks(mag, SR, 2048)
+    np.testing.assert_array_equal(np.sort(p2), np.sort(pitch[pitch > 0]))
+    np.testing.assert_array_equal(np.sort(m2), np.sort(pmag[pitch > 0]))
+    env = librosa.onset.onset_strength(y=waltz, sr=SR)
+    np.testing.assert_allclose(
+        spectral.tempogram_blocked(env, 384, block_frames=77),
+        librosa.feature.tempogram(onset_envelope=env, sr=SR),
+        atol=1e-6,
+    )
+    for start_bpm in (120.0, 84.0, 200.0):
+        assert (
+            spectral.tempo_blocked(env, SR, HOP, start_bpm, block_frames=77)
+            == librosa.feature.tempo(onset_envelope=env, sr=SR, start_bpm=start_bpm)[0]
+        )

@@ -184,9 +184,9 @@ def test_cli_bad_audio_exit_2_one_line(tmp_path):
 
 
 def test_twenty_minute_file_loads_in_bounded_memory(tmp_path):
-    """A 20-minute stereo 44.1 kHz file decodes block by block: the peak Python allocation is the mono
-    float32 result at the target rate plus small blocks, far below the 420 MB the stereo float32 file is."""
-    sr, minutes = 44100, 20
+    """A 20-minute stereo file decodes block by block: the peak Python allocation is the mono float32
+    result at the target rate plus small blocks, far below the 210 MB the stereo float32 file is."""
+    sr, minutes = 22050, 20
     path = tmp_path / "long.wav"
     block = _tone(sr, 60.0, 2)
     with sf.SoundFile(path, "w", sr, 2, subtype="PCM_16") as fh:

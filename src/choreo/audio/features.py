@@ -348,19 +348,13 @@ def baseline35_parts(y: np.ndarray, sr: float, *, start_bpm: float | None = None
         )
         T = envelope.shape[-1]
         peaks = librosa.onset.onset_detect(onset_envelope=envelope, sr=sr, hop_length=HOP)
-        # One tempogram serves both tempo estimates (the start_bpm default and beat_track's own, which it
-        # would otherwise recompute): tempo(tg=...) and beat_track(bpm=...) are librosa's documented inputs.
-        tg = librosa.feature.tempogram(
-            onset_envelope=envelope,
-            sr=sr,
-            hop_length=HOP,
-            win_length=librosa.time_to_frames(8.0, sr=sr, hop_length=HOP).item(),  # tempo()'s ac_size
-        )
+        # Both tempo estimates (the start_bpm default and beat_track's own, passed in as bpm=) average one
+        # tempogram over time; it is computed in blocks, so a long song never holds it whole.
         if start_bpm is None:
-            start_bpm = float(librosa.feature.tempo(onset_envelope=envelope, tg=tg, sr=sr, hop_length=HOP)[0])
+            start_bpm = spectral.tempo_blocked(envelope, sr, HOP)
         if not (start_bpm > 0):  # silence: tempo() gives 0; the tracker then finds no beats anyway
             start_bpm = 120.0
-        bpm = librosa.feature.tempo(onset_envelope=envelope, tg=tg, sr=sr, hop_length=HOP, start_bpm=start_bpm)
+        bpm = np.array([spectral.tempo_blocked(envelope, sr, HOP, start_bpm=start_bpm)])
         tempo, beats = librosa.beat.beat_track(
             onset_envelope=envelope, sr=sr, hop_length=HOP, start_bpm=start_bpm, tightness=100, bpm=bpm
         )
@@ -430,7 +424,7 @@ def dr438_parts(y: np.ndarray, sr: float) -> dict[str, np.ndarray]:
     def hpss(seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            return librosa.effects.hpss(seg)
+            return spectral.hpss(seg)
 
     harmonic, percussive = spectral.audio_blocked(hpss, y, margin_frames=margin)
     bins_per_octave, n_octaves, fmin = 36, 7, librosa.note_to_hz("C1")  # chroma_cqt defaults
@@ -450,7 +444,7 @@ def dr438_parts(y: np.ndarray, sr: float) -> dict[str, np.ndarray]:
         S=librosa.power_to_db(perc_mel), sr=sr, n_fft=N_FFT, hop_length=HOP, aggregate=np.median
     )
     del perc_mel
-    tempogram = librosa.feature.tempogram(onset_envelope=envelope, sr=sr, hop_length=HOP)
+    tempogram = spectral.tempogram_blocked(envelope, win_length=384)  # tempogram()'s default window
     T = envelope.shape[-1]
     _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=sr, hop_length=HOP)
     return {
@@ -459,7 +453,7 @@ def dr438_parts(y: np.ndarray, sr: float) -> dict[str, np.ndarray]:
         "chroma": chroma.T.astype(np.float32, copy=False),
         "envelope": envelope.astype(np.float32, copy=False),
         "beats": _onehot(beats, T),
-        "tempogram": tempogram.T.astype(np.float32, copy=False),
+        "tempogram": tempogram.T,
     }
 
 
