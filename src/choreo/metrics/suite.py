@@ -121,7 +121,7 @@ class Entry:
 class _File:
     entry: Entry
     positions: np.ndarray  # (T, J, 3) at the protocol's fps, cropped
-    motion: Motion  # resampled
+    motion: Motion  # resampled (and cropped), positions only
     starts: list[int] = field(default_factory=list)  # clip start frames
     length: int = 0  # clip length in frames
 
@@ -136,6 +136,9 @@ def _prepare(entries: Sequence[Entry], protocol: Protocol, set_name: str) -> lis
         pos = m.joint_positions()
         if protocol.crop_seconds is not None:
             pos = pos[: int(round(protocol.crop_seconds * protocol.fps))]
+        if m.rotations is not None or len(pos) != m.n_frames:
+            # keep the (cropped) positions only, so foot contacts do not run forward kinematics again
+            m = m.copy(positions=pos, rotations=None, root=None)
         T = len(pos)
         W = protocol.window_frames
         if T < max(MIN_FRAMES, W or 0):
