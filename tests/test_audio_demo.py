@@ -35,7 +35,14 @@ def test_demo_song_has_drums_bass_and_chords():
         near = first_bar[np.abs(f1 - f) < 3].max()
         off = first_bar[(np.abs(f1 - f) > 15) & (np.abs(f1 - f) < 40)].mean()
         assert near > 5 * off
-    assert band(7000, 10000) > 0  # hi-hats
+    # hi-hats: energy above 6 kHz right after every eighth note, little in between
+    from scipy import signal
+
+    hf = signal.sosfilt(signal.butter(4, 6000, btype="highpass", fs=sr, output="sos"), y) ** 2
+    eighth = int(0.25 * sr)
+    on = [hf[k : k + int(0.02 * sr)].mean() for k in range(0, len(y) - eighth, eighth)]
+    off = [hf[k + eighth // 2 : k + eighth // 2 + int(0.02 * sr)].mean() for k in range(0, len(y) - eighth, eighth)]
+    assert min(on) > 10 * np.median(off)
 
 
 def test_write_wav_roundtrip_and_atomic(tmp_path):

@@ -201,3 +201,14 @@ def test_twenty_minute_file_loads_in_bounded_memory(tmp_path):
     assert len(y) == minutes * 60 * 15360
     result_bytes = y.nbytes  # 74 MB
     assert peak < 1.5 * result_bytes, f"peak {peak / 1e6:.0f} MB for a {result_bytes / 1e6:.0f} MB result"
+
+
+def test_mp3_falls_back_to_ffmpeg_without_libsndfile_mp3(data_dir, monkeypatch):
+    from choreo.audio import io as audio_io
+
+    mp3 = data_dir / "dance_with_melody" / "DANCE_C_2" / "audio.mp3"
+    native, _ = load_audio(mp3, sr=22050, start=30.0, end=34.0)
+    monkeypatch.setattr(audio_io, "_soundfile_reads_mp3", lambda: False)
+    via_ffmpeg, sr = load_audio(mp3, sr=22050, start=30.0, end=34.0)
+    assert sr == 22050 and via_ffmpeg.shape == native.shape == (4 * 22050,)
+    np.testing.assert_allclose(via_ffmpeg, native, atol=1e-4)  # two mp3 decoders, the same samples

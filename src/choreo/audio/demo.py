@@ -115,7 +115,7 @@ def demo_song(seconds: float = 16.0, bpm: float = 120.0, sr: int = 22050, seed: 
         if in_bar == 2 and bar % 2 == 1:
             place(drums, t0 + eighth, kick, 0.7)
         for half in (0, 1):
-            place(drums, t0 + half * eighth, hat(open_=in_bar == 3 and half == 1), 0.12 if half else 0.18)
+            place(drums, t0 + half * eighth, hat(open_=in_bar == 3 and half == 1), 0.2 if half else 0.28)
             octave_up = 12 if (half == 1 and in_bar == 3) else 0
             place(bass, t0 + half * eighth, pluck(_hz(root + octave_up), eighth * 0.95), 0.5)
         if in_bar == 0:
