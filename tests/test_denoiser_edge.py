@@ -45,8 +45,8 @@ def test_full_size_parameter_count_is_edges_order():
 def test_rotary_scores_depend_on_offset_only():
     g = torch.Generator().manual_seed(0)
     q, k = torch.randn(8, generator=g), torch.randn(8, generator=g)
-    cos, sin = rotary_tables(40, 8)
-    score = lambda i, j: float(apply_rotary(q, cos[i], sin[i]) @ apply_rotary(k, cos[j], sin[j]))  # noqa: E731
+    f = rotary_tables(40, 8)
+    score = lambda i, j: float(apply_rotary(q, f[i]) @ apply_rotary(k, f[j]))  # noqa: E731
     assert score(3, 1) == pytest.approx(score(30, 28), abs=1e-5)
     assert score(5, 5) == pytest.approx(float(q @ k), abs=1e-5)
     assert score(3, 1) != pytest.approx(score(3, 2), abs=1e-3)
@@ -167,3 +167,20 @@ def test_a_few_steps_of_training_reduce_the_loss():
         opt.step()
     assert float(loss.detach()) < 0.5 * first
     assert np.isfinite(float(loss.detach()))
+
+
+def test_rotary_in_half_precision_keeps_the_dtype():
+    f = rotary_tables(6, 8)
+    x = torch.randn(2, 6, 8)
+    out = apply_rotary(x.to(torch.bfloat16), f)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), apply_rotary(x, f), atol=0.05, rtol=0.05)
+    # rotation keeps norms
+    torch.testing.assert_close(apply_rotary(x, f).norm(dim=-1), x.norm(dim=-1))
+
+
+def test_training_loss_under_bf16_autocast():
+    m, rep = _method()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss, logs = m.training_loss(_batch(m, rep))
+    assert torch.isfinite(loss)

@@ -210,3 +210,11 @@ def test_bad_music_is_a_choreo_error():
     bad[3, 1] = np.nan
     with pytest.raises(ChoreoError, match="NaN"):
         m.generate(bad)
+
+
+def test_split_windows_by_chunk_matches_all():
+    plan = plan_windows(200, 16)
+    x = torch.randn(plan.padded_frames, 3)
+    every = split_windows(x, plan)
+    for a, b in ((0, 4), (4, 9), (20, 99)):
+        torch.testing.assert_close(split_windows(x, plan, a, b), every[a:b])

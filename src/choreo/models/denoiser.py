@@ -50,10 +50,10 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.out = nn.Linear(width, width)
 
-    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
         B, T, D = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
-        q, k = apply_rotary(q, *rope), apply_rotary(k, *rope)
+        q, k = apply_rotary(q, rope), apply_rotary(k, rope)
         o = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
         return self.out(o.transpose(1, 2).reshape(B, T, D))
 
@@ -68,21 +68,17 @@ class CrossAttention(nn.Module):
         self.kv = nn.Linear(width, 2 * width)
         self.out = nn.Linear(width, width)
 
-    def keys_values(
-        self, memory: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def keys_values(self, memory: torch.Tensor, rope: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, M, D) memory -> keys, values (B, heads, M, D/heads); ``rope`` rotates the keys when given."""
         B, M, D = memory.shape
         k, v = self.kv(memory).view(B, M, 2, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
         if rope is not None:
-            k = apply_rotary(k, *rope)
+            k = apply_rotary(k, rope)
         return k, v
 
-    def forward(
-        self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor]
-    ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
         B, T, D = x.shape
-        q = apply_rotary(self.q(x).view(B, T, self.heads, D // self.heads).transpose(1, 2), *rope)
+        q = apply_rotary(self.q(x).view(B, T, self.heads, D // self.heads).transpose(1, 2), rope)
         o = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
         return self.out(o.transpose(1, 2).reshape(B, T, D))
 
@@ -101,7 +97,7 @@ class MusicEncoderLayer(nn.Module):
         self.ff = _feed_forward(width, ff, dropout)
         self.drop1, self.drop2 = nn.Dropout(dropout), nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
         x = x + self.drop1(self.attn(self.norm1(x), rope))
         return x + self.drop2(self.ff(self.norm2(x)))
 
@@ -125,7 +121,7 @@ class FiLMDecoderLayer(nn.Module):
         k: torch.Tensor,
         v: torch.Tensor,
         cond: torch.Tensor,
-        rope: tuple[torch.Tensor, torch.Tensor],
+        rope: torch.Tensor,
     ) -> torch.Tensor:
         s1, b1, s2, b2, s3, b3 = self.film(cond)[:, None, :].chunk(6, dim=-1)
         x = x + (1 + s1) * self.drop1(self.self_attn(self.norm1(x), rope)) + b1
@@ -148,7 +144,7 @@ class SamplingContext:
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
     hidden: torch.Tensor
-    rope: tuple[torch.Tensor, torch.Tensor]
+    rope: torch.Tensor
     has_uncond: bool
 
 
@@ -195,7 +191,7 @@ class EdgeDenoiser(nn.Module):
         self.final = nn.Linear(width, motion_dim)
 
     # ---- pieces --------------------------------------------------------------------------------------
-    def _rope(self, n: int, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _rope(self, n: int, ref: torch.Tensor) -> torch.Tensor:
         return rotary_tables(n, self.width // self.heads, self.rotary_theta, ref.device, ref.dtype)
 
     def null_tokens(self, frames: int) -> torch.Tensor:
@@ -205,7 +201,7 @@ class EdgeDenoiser(nn.Module):
             return self.null_music[:, :frames]
         return self.null_music.repeat(1, -(-frames // n), 1)[:, :frames]
 
-    def encode_music(self, music: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def encode_music(self, music: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
         """(B, T, F) features -> (B, T, D) music tokens."""
         h = self.music_proj(music)
         for layer in self.music_encoder:

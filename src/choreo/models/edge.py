@@ -102,7 +102,10 @@ def _rot6d_slice(representation) -> slice | None:
 
 
 def make_blend(representation) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
-    """Cross-fade for stitching windows: linear for positions/contacts, slerp for 6D rotations."""
+    """Cross-fade for stitching windows: linear for positions/contacts, slerp for 6D rotations.
+
+    The returned function takes (..., O, C) earlier and later frames and (O,) weights of the later.
+    """
     rot = _rot6d_slice(representation)
     if rot is None:
         return linear_blend
@@ -111,12 +114,16 @@ def make_blend(representation) -> Callable[[np.ndarray, np.ndarray, np.ndarray],
         from choreo.motion import rotations as R
 
         out = linear_blend(a, b, w)
-        O = a.shape[0]
-        qa = R.matrix_to_quat(R.rot6d_to_matrix(torch.from_numpy(np.ascontiguousarray(a[:, rot])).view(O, -1, 6)))
-        qb = R.matrix_to_quat(R.rot6d_to_matrix(torch.from_numpy(np.ascontiguousarray(b[:, rot])).view(O, -1, 6)))
+        lead = a.shape[:-1]
+
+        def quats(x: np.ndarray) -> torch.Tensor:
+            six = torch.from_numpy(np.ascontiguousarray(x[..., rot], dtype=np.float64)).reshape(*lead, -1, 6)
+            return R.matrix_to_quat(R.rot6d_to_matrix(six))
+
+        qa, qb = quats(a), quats(b)
         tw = torch.as_tensor(w, dtype=qa.dtype)[:, None].expand(qa.shape[:-1])
         q = R.quat_slerp(qa, qb, tw)
-        out[:, rot] = R.matrix_to_rot6d(R.quat_to_matrix(q)).reshape(O, -1).numpy()
+        out[..., rot] = R.matrix_to_rot6d(R.quat_to_matrix(q)).reshape(*lead, -1).numpy()
         return out
 
     return blend
@@ -425,18 +432,17 @@ class EdgeMethod(nn.Module):
         if constraint is not None and constraint.known.shape != (L, C):
             raise ChoreoError(f"edit constraint has shape {constraint.known.shape}, expected ({L}, {C})")
         feats = torch.as_tensor(pad_frames(m.cpu().numpy(), plan.padded_frames), device=self.device)
-        windows_music = split_windows(feats, plan)
         use_ramp = plan.n_windows > 1 if ramp is None else ramp
         weights = guidance_ramp(guidance, steps) if use_ramp else [guidance] * steps
         gens = window_generators(seed, plan.n_windows)
 
-        known_all = mask_all = None
+        # windows are cut chunk by chunk, so memory grows with the song only by its (L, F + C) arrays
+        known_full = mask_full = None
         if constraint is not None and constraint.mask.any():
-            known_full = np.zeros((plan.padded_frames, C), np.float32)
-            mask_full = np.zeros((plan.padded_frames, C), bool)
-            known_full[:L], mask_full[:L] = self.normalizer.normalize(constraint.known), constraint.mask
-            known_all = split_windows(torch.as_tensor(known_full, device=self.device), plan)
-            mask_all = split_windows(torch.as_tensor(mask_full, device=self.device), plan)
+            known_full = torch.zeros(plan.padded_frames, C, device=self.device)
+            mask_full = torch.zeros(plan.padded_frames, C, dtype=torch.bool, device=self.device)
+            known_full[:L] = self._normalize(constraint.known)
+            mask_full[:L] = torch.as_tensor(constraint.mask, device=self.device)
 
         chunk = max(1, int(chunk_windows))
         bar = _progress(steps * -(-plan.n_windows // chunk), progress)
@@ -445,10 +451,12 @@ class EdgeMethod(nn.Module):
         for a in range(0, plan.n_windows, chunk):
             b = min(a + chunk, plan.n_windows)
             known = mask = None
-            if known_all is not None and bool(mask_all[a:b].any()):
-                known, mask = known_all[a:b], mask_all[a:b]
+            if mask_full is not None:
+                mask = split_windows(mask_full, plan, a, b)
+                known, mask = (split_windows(known_full, plan, a, b), mask) if bool(mask.any()) else (None, None)
+            music_ab = split_windows(feats, plan, a, b)
             out[a:b], lead = self._run(
-                windows_music[a:b], weights, steps, gens[a:b], sampler, eta, known, mask, plan, lead, bar.update
+                music_ab, weights, steps, gens[a:b], sampler, eta, known, mask, plan, lead, bar.update
             )
         bar.close()
         motion = stitch(self._denormalize(out), plan, make_blend(self.representation))

@@ -71,9 +71,11 @@ def pad_frames(x: np.ndarray, frames: int) -> np.ndarray:
     return np.pad(x, ((0, frames - T), (0, 0)), mode="symmetric")
 
 
-def split_windows(x: torch.Tensor, plan: WindowPlan) -> torch.Tensor:
-    """(padded_frames, F) -> (N, W, F) windows (a copy)."""
-    return x.unfold(0, plan.window, plan.hop).permute(0, 2, 1).contiguous()[: plan.n_windows]
+def split_windows(x: torch.Tensor, plan: WindowPlan, first: int = 0, stop: int | None = None) -> torch.Tensor:
+    """(padded_frames, F) -> windows ``first .. stop - 1`` (default all) as (n, W, F) (a copy)."""
+    stop = plan.n_windows if stop is None else min(stop, plan.n_windows)
+    span = x[first * plan.hop : (stop - 1) * plan.hop + plan.window]
+    return span.unfold(0, plan.window, plan.hop).permute(0, 2, 1).contiguous()[: stop - first]
 
 
 def couple(x: torch.Tensor, plan: WindowPlan) -> torch.Tensor:
@@ -98,7 +100,7 @@ Blend = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def linear_blend(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``(1 - w) a + w b`` with w (O,) over the first axis of (O, C) arrays."""
+    """``(1 - w) a + w b`` with w (O,) over the frame axis of (..., O, C) arrays."""
     return (1.0 - w)[:, None] * a + w[:, None] * b
 
 
@@ -106,17 +108,16 @@ def stitch(windows: np.ndarray, plan: WindowPlan, blend: Blend = linear_blend) -
     """Join (N, W, C) windows into (L, C): cross-fade the shared frames, then crop to the requested length.
 
     Args:
-        blend: ``(earlier (O, C), later (O, C), weights (O,)) -> (O, C)``; linear by default (slerp for
-            rotation channels is the caller's choice).
+        blend: ``(earlier (N-1, O, C), later (N-1, O, C), weights (O,)) -> (N-1, O, C)``, all overlaps at
+            once; linear by default (slerp for rotation channels is the caller's choice).
     """
     N, W, C = windows.shape
     H, O = plan.hop, plan.overlap
     out = np.empty((plan.padded_frames, C), dtype=windows.dtype)
-    out[:W] = windows[0]
-    w = crossfade_weights(O)
-    for k in range(1, N):
-        s = k * H
-        if O > 0:
-            out[s : s + O] = blend(out[s : s + O], windows[k, :O], w)
-        out[s + O : s + W] = windows[k, O:]
+    for k in range(N):
+        out[k * H : k * H + W] = windows[k]
+    if N > 1 and O > 0:
+        mixed = blend(windows[:-1, H:], windows[1:, :O], crossfade_weights(O))
+        for k in range(1, N):
+            out[k * H : k * H + O] = mixed[k - 1]
     return out[: plan.frames]
