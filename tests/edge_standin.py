@@ -118,14 +118,19 @@ def trained_tiny(steps: int = 250, window: int = 16):
     return m
 
 
-def make_checkpoint(path, rep=None, feature_set: str = "baseline35", fps: float = 30.0, window: int = 16, **over):
-    """Write an (untrained) tiny EDGE checkpoint the way the trainer does; returns the path."""
+def make_checkpoint(
+    path, rep=None, feature_set: str = "baseline35", fps: float = 30.0, window: int = 16, reference=None, **over
+):
+    """Write an (untrained) tiny EDGE checkpoint the way the trainer does; returns the path.
+
+    ``reference``: a motion to fit the normaliser on (default: synthetic motions for ``rep``).
+    """
     from choreo.audio.features import feature_dim
     from choreo.models import build_method
     from choreo.train.checkpoint import save_checkpoint
 
     rep = rep or rot6d_rep()
-    norm = fitted_normalizer(rep)
+    norm = fitted_normalizer(rep) if reference is None else MinMaxNormalizer().fit(rep.encode(reference))
     cfg = dict(TINY, window_frames=window, **over)
     torch.manual_seed(0)
     m = build_method("edge", cfg, rep, norm, feature_dim(feature_set))

@@ -134,3 +134,33 @@ def test_bad_music(run_dir, tmp_path):
 
 def test_rot6d_representation_helper_is_smpl():
     assert rot6d_rep().dim == 151
+
+
+def test_edit_with_a_real_aistpp_motion(run_dir, data_dir):
+    # AIST++ at 60 fps, resampled to the model's 30: lower body and root follow it over frames 30:90
+    from choreo.motion.formats import read_motion
+
+    ref = read_motion(data_dir / "aistpp_samples/annotation/motions/gBR_sBM_cAll_d04_mBR2_ch08.pkl")
+    ch = Choreographer.load(run_dir, device="cpu", threads=1)
+    m = ch.dance(np.zeros((120, 35), np.float32), steps=3, edit=Edit(ref, frames=(30, 90), joints="lower"))
+    low = sorted(ref.skeleton.lower_body)
+    mat = lambda q: R.quat_to_matrix(torch.from_numpy(np.asarray(q, np.float64))).numpy()  # noqa: E731
+    np.testing.assert_allclose(mat(m.rotations[30:90, low]), mat(ref.rotations[60:180:2, low]), atol=1e-5)
+    np.testing.assert_allclose(m.root[30:90], ref.root[60:180:2], atol=1e-5)
+    assert np.abs(m.root[:30] - ref.root[:60:2]).max() > 1e-2
+
+
+def test_dance_with_melody_song_and_upper_body_edit(tmp_path, data_dir):
+    # a positions model on the Dance with Melody skeleton (25 fps), its real song, its real dance as reference
+    from choreo.data.representation import get_representation
+    from choreo.motion.formats import read_motion
+
+    ref = read_motion(data_dir / "dance_with_melody/DANCE_C_2")
+    rep = get_representation("positions", ref.skeleton)
+    ckpt = make_checkpoint(tmp_path / "dwm.ckpt", rep=rep, fps=25.0, window=20, reference=ref)
+    ch = Choreographer.load(ckpt, device="cpu", threads=1)
+    m = ch.dance(ref.meta["audio"], seconds=3.0, start=ref.meta["audio_start"], steps=3, edit=Edit(ref, joints="upper"))
+    assert m.n_frames == 75 and m.fps == 25.0 and m.skeleton.same_structure(ref.skeleton)
+    up, root = sorted(ref.skeleton.upper_body), ref.skeleton.root
+    rel = lambda p: p[:, up] - p[:, root : root + 1]  # noqa: E731
+    np.testing.assert_allclose(rel(m.positions), rel(ref.positions[:75]), atol=1e-5)
