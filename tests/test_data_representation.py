@@ -90,7 +90,16 @@ def _descendants(skeleton, j):
     return out
 
 
-@pytest.mark.parametrize("name, skeleton", [("smpl_rot6d", SMPL24), ("positions", DWM23), ("positions", SMPL24)])
+@pytest.mark.parametrize(
+    "name, skeleton",
+    [
+        ("smpl_rot6d", SMPL24),
+        ("positions", DWM23),
+        ("positions", SMPL24),
+        ("positions+rootvel", DWM23),
+        ("smpl_rot6d+rootvel", SMPL24),
+    ],
+)
 def test_joint_channels_carry_exactly_their_joints(name, skeleton, aist, dwm):
     """Perturbing joint j's channels moves j's FK position (and, through rotations, only its subtree)."""
     rep = get_representation(name, skeleton)
@@ -109,7 +118,7 @@ def test_joint_channels_carry_exactly_their_joints(name, skeleton, aist, dwm):
         moved = set(np.nonzero((rep.joint_positions(y) - base).abs().amax(dim=(0, 2)).numpy() > 1e-9)[0].tolist())
         if j == skeleton.root:
             expected = set(range(skeleton.n_joints))  # the root position carries every joint
-        elif name == "smpl_rot6d":
+        elif name.startswith("smpl_rot6d"):
             expected = _descendants(skeleton, j)  # a rotation moves the joint's subtree, not the joint itself
         else:
             expected = {j}
@@ -119,6 +128,28 @@ def test_joint_channels_carry_exactly_their_joints(name, skeleton, aist, dwm):
     assert rep.joint_channels([1, 0, 1]) == sorted(set(rep.joint_channels([0]) + rep.joint_channels([1])))
     with pytest.raises(ChoreoError, match="out of range"):
         rep.joint_channels([skeleton.n_joints])
+
+
+@pytest.mark.parametrize("name", ["positions+rootvel", "smpl_rot6d+rootvel"])
+def test_root_velocity_round_trip(name, aist, dwm):
+    """Horizontal root as per-frame displacement: decoding gives the motion back, moved to start at x = z = 0."""
+    motion = dwm if name.startswith("positions") else aist
+    rep = get_representation(name, motion.skeleton)
+    assert rep.name == name and get_representation(rep.name, motion.skeleton).dim == rep.dim
+    x = rep.encode(motion)
+    P = motion.joint_positions()
+    root = P[:, motion.skeleton.root]
+    # channels 4 and 6 are metres per frame (hand check on two frames), 5 the height
+    np.testing.assert_allclose(x[7, [4, 6]], root[7, [0, 2]] - root[6, [0, 2]], atol=1e-6)
+    np.testing.assert_allclose(x[:, 5], root[:, 1], atol=1e-6)
+    assert np.abs(x[:, [4, 6]]).max() < 0.2  # ballroom travel is < 5 m/s, far inside the room's +-9 m
+    back = rep.decode(x, motion.fps).joint_positions()
+    shift = np.array([root[0, 0], 0.0, root[0, 2]])
+    np.testing.assert_allclose(back + shift, P, atol=2e-4)  # float32 channels, summed over the frames
+    # the first frame's displacement is ignored: windows cut anywhere decode the same way
+    y = x.copy()
+    y[0, [4, 6]] = [3.0, -2.0]
+    np.testing.assert_allclose(rep.decode(y, motion.fps).joint_positions(), back, atol=1e-9)
 
 
 def test_rot6d_channel_numbers_are_edge_layout():

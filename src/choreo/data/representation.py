@@ -9,6 +9,14 @@ right toe; 1 = on the ground, from foot speed as EDGE does) and the root positio
 - ``positions``: every non-root joint's position relative to the root (metres), in joint order:
   7 + 3 (J - 1) channels (73 for Dance with Melody's 23 joints). For skeletons known by positions only.
 
+Either layout can carry the root's horizontal position as a per-frame velocity instead (name suffix
+``+rootvel``, e.g. ``positions+rootvel``): channels 4 and 6 then hold the x and z displacement since the
+previous frame (metres per frame; the first frame's value is ignored), channel 5 the height. Dances that
+travel across a room (ballroom: +-9 m in Dance with Melody) then keep centimetre precision in the
+normalised root channels, every window looks alike wherever it happens on the floor, and EDGE's window
+coupling still works (it copies frames; displacements need no re-anchoring). Decoding integrates from
+x = z = 0 at the first frame.
+
 ``joint_positions`` works on unnormalised torch tensors of any leading shape and is differentiable (it
 is what geometric losses and metrics use); ``joint_channels`` says which channels carry which joints
 (editing masks; the official EDGE code gets this mapping wrong).
@@ -26,7 +34,8 @@ from choreo.motion.motion import Motion
 from choreo.motion.skeleton import Skeleton
 
 #: the names :func:`get_representation` knows.
-REPRESENTATIONS = ("smpl_rot6d", "positions")
+REPRESENTATIONS = ("smpl_rot6d", "positions", "smpl_rot6d+rootvel", "positions+rootvel")
+ROOT_VELOCITY_SUFFIX = "+rootvel"
 
 N_CONTACTS = 4
 CONTACTS = slice(0, 4)
@@ -46,12 +55,32 @@ class Representation:
     contact_channels = CONTACTS
     root_channels = ROOT
 
-    def __init__(self, skeleton: Skeleton, contact_speed: float = 0.3):
+    def __init__(self, skeleton: Skeleton, contact_speed: float = 0.3, root_velocity: bool = False):
         if skeleton.dim != 3:
             raise ChoreoError(f"representation {self.name!r} needs a 3D skeleton, {skeleton.name!r} is {skeleton.dim}D")
         self.skeleton = skeleton
         self.contact_speed = float(contact_speed)
+        self.root_velocity = bool(root_velocity)
+        if self.root_velocity:
+            self.name = type(self).name + ROOT_VELOCITY_SUFFIX
         self.dim = 7
+
+    def _encode_root(self, root: np.ndarray) -> np.ndarray:
+        """(T, 3) world root (metres) -> the 3 root channels."""
+        out = np.array(root, dtype=np.float64, copy=True)
+        if self.root_velocity:
+            out[1:, [0, 2]] = np.diff(root[:, [0, 2]], axis=0)
+            out[0, [0, 2]] = 0.0
+        return out
+
+    def _root_from_channels(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., T, C) -> (..., T, 3) world root in metres (integrating displacements when needed)."""
+        r = x[..., ROOT]
+        if not self.root_velocity:
+            return r
+        xz = r[..., [0, 2]]
+        xz = torch.cumsum(xz, dim=-2) - xz[..., :1, :]
+        return torch.stack([xz[..., 0], r[..., 1], xz[..., 1]], dim=-1)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.skeleton.name!r}, dim={self.dim})"
@@ -108,8 +137,8 @@ class Rot6dRepresentation(Representation):
 
     name = "smpl_rot6d"
 
-    def __init__(self, skeleton: Skeleton, contact_speed: float = 0.3):
-        super().__init__(skeleton, contact_speed)
+    def __init__(self, skeleton: Skeleton, contact_speed: float = 0.3, root_velocity: bool = False):
+        super().__init__(skeleton, contact_speed, root_velocity)
         if skeleton.offsets is None:
             raise ChoreoError(f"{self.name} needs rest offsets; skeleton {skeleton.name!r} has none (use positions)")
         J = skeleton.n_joints
@@ -134,7 +163,7 @@ class Rot6dRepresentation(Representation):
         rot = matrix_to_rot6d(quat_to_matrix(torch.from_numpy(np.asarray(motion.rotations, np.float64))))
         out = np.empty((T, self.dim), np.float32)
         out[:, CONTACTS] = self._contacts(motion)
-        out[:, ROOT] = motion.root
+        out[:, ROOT] = self._encode_root(motion.root)
         out[:, self.rot6d_channels] = rot.reshape(T, -1).numpy()
         return out
 
@@ -149,7 +178,7 @@ class Rot6dRepresentation(Representation):
             self.skeleton,
             fps,
             rotations=matrix_to_quat(mat).numpy(),
-            root=x[:, ROOT].copy(),
+            root=self._root_from_channels(torch.from_numpy(x)).numpy(),
             meta={"contacts": x[:, CONTACTS] > 0.5},
         )
 
@@ -163,7 +192,7 @@ class Rot6dRepresentation(Representation):
         if key not in self._offsets_cache:
             self._offsets_cache[key] = self._offsets.to(dtype=x.dtype, device=x.device)
         rot = rot6d_to_matrix(x[..., self.rot6d_channels].reshape(*x.shape[:-1], self.skeleton.n_joints, 6))
-        return forward_kinematics(rot, x[..., ROOT], self._offsets_cache[key], self.skeleton.parents)
+        return forward_kinematics(rot, self._root_from_channels(x), self._offsets_cache[key], self.skeleton.parents)
 
 
 class PositionsRepresentation(Representation):
@@ -171,8 +200,8 @@ class PositionsRepresentation(Representation):
 
     name = "positions"
 
-    def __init__(self, skeleton: Skeleton, contact_speed: float = 0.3):
-        super().__init__(skeleton, contact_speed)
+    def __init__(self, skeleton: Skeleton, contact_speed: float = 0.3, root_velocity: bool = False):
+        super().__init__(skeleton, contact_speed, root_velocity)
         self.others = [j for j in range(skeleton.n_joints) if j != skeleton.root]
         self._slot = {j: k for k, j in enumerate(self.others)}
         self.dim = 7 + 3 * len(self.others)
@@ -191,7 +220,7 @@ class PositionsRepresentation(Representation):
         root = p[:, self.skeleton.root]
         out = np.empty((T, self.dim), np.float32)
         out[:, CONTACTS] = self._contacts(motion)
-        out[:, ROOT] = root
+        out[:, ROOT] = self._encode_root(root)
         out[:, 7:] = (p[:, self.others] - root[:, None]).reshape(T, -1)
         return out
 
@@ -204,7 +233,7 @@ class PositionsRepresentation(Representation):
     def joint_positions(self, x: torch.Tensor) -> torch.Tensor:
         """(..., T, C) unnormalised -> (..., T, J, 3) metres: root + root-relative offsets."""
         x = torch.as_tensor(x)
-        root = x[..., ROOT]
+        root = self._root_from_channels(x)
         rel = x[..., 7:].reshape(*x.shape[:-1], len(self.others), 3) + root[..., None, :]
         parts = []
         r = self.skeleton.root
@@ -218,11 +247,12 @@ class PositionsRepresentation(Representation):
 
 
 def get_representation(name: str, skeleton: Skeleton, contact_speed: float = 0.3) -> Representation:
-    """A representation by name (``smpl_rot6d`` / ``rot6d``, ``positions``) for a skeleton."""
-    if name in ("smpl_rot6d", "rot6d"):
-        return Rot6dRepresentation(skeleton, contact_speed)
-    if name == "positions":
-        return PositionsRepresentation(skeleton, contact_speed)
+    """A representation by name (``smpl_rot6d`` / ``rot6d``, ``positions``, each optionally ``+rootvel``)."""
+    base, vel = (name[: -len(ROOT_VELOCITY_SUFFIX)], True) if name.endswith(ROOT_VELOCITY_SUFFIX) else (name, False)
+    if base in ("smpl_rot6d", "rot6d"):
+        return Rot6dRepresentation(skeleton, contact_speed, root_velocity=vel)
+    if base == "positions":
+        return PositionsRepresentation(skeleton, contact_speed, root_velocity=vel)
     raise ChoreoError(f"unknown motion representation {name!r} (known: {', '.join(REPRESENTATIONS)})")
 
 
