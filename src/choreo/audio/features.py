@@ -354,11 +354,12 @@ def baseline35_parts(y: np.ndarray, sr: float, *, start_bpm: float | None = None
         peaks = librosa.onset.onset_detect(onset_envelope=envelope, sr=sr, hop_length=HOP)
         # Both tempo estimates (the start_bpm default and beat_track's own, passed in as bpm=) average one
         # tempogram over time; it is computed in blocks, so a long song never holds it whole.
+        tg = spectral.tempogram_mean(envelope, sr, HOP)
         if start_bpm is None:
-            start_bpm = spectral.tempo_blocked(envelope, sr, HOP)
+            start_bpm = float(librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP)[0])
         if not (start_bpm > 0):  # silence: tempo() gives 0; the tracker then finds no beats anyway
             start_bpm = 120.0
-        bpm = np.array([spectral.tempo_blocked(envelope, sr, HOP, start_bpm=start_bpm)])
+        bpm = librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP, start_bpm=start_bpm)
         tempo, beats = librosa.beat.beat_track(
             onset_envelope=envelope, sr=sr, hop_length=HOP, start_bpm=start_bpm, tightness=100, bpm=bpm
         )

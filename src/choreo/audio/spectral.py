@@ -290,20 +290,28 @@ def tempogram_blocked(envelope: np.ndarray, win_length: int = 384, block_frames:
     return out
 
 
-def tempo_blocked(
-    envelope: np.ndarray, sr: float, hop: int, start_bpm: float = 120.0, block_frames: int = STFT_BLOCK_FRAMES
-) -> float:
-    """``librosa.feature.tempo(onset_envelope=envelope, sr=sr, hop_length=hop, start_bpm=start_bpm)[0]``.
+def tempogram_mean(envelope: np.ndarray, sr: float, hop: int, block_frames: int = STFT_BLOCK_FRAMES) -> np.ndarray:
+    """The time-averaged tempogram that ``librosa.feature.tempo`` weighs by its prior, as a (win, 1) ``tg``.
 
-    tempo() averages its tempogram over time before weighting it by the prior; the average is accumulated
-    block by block here (float64; it can differ from numpy's pairwise mean in the last bits only).
+    ``tempo(onset_envelope=env, sr=sr, hop_length=hop, start_bpm=b)`` equals
+    ``tempo(tg=tempogram_mean(env, sr, hop), sr=sr, hop_length=hop, start_bpm=b)``: tempo() averages its
+    tempogram (window ``ac_size`` = 8 s) over time before anything else. The average is accumulated block by
+    block (float64; it can differ from numpy's pairwise mean in the last bits only), and one average serves
+    any number of priors.
     """
     win_length = librosa.time_to_frames(8.0, sr=sr, hop_length=hop).item()  # tempo()'s ac_size = 8 s
     total = np.zeros(win_length, dtype=np.float64)
     for _, _, tg in _tempogram_blocks(envelope, win_length, block_frames):
         total += tg.sum(axis=-1)
-    mean = (total / max(envelope.shape[-1], 1))[:, None]
-    return float(librosa.feature.tempo(tg=mean, sr=sr, hop_length=hop, start_bpm=start_bpm)[0])
+    return (total / max(envelope.shape[-1], 1))[:, None]
+
+
+def tempo_blocked(
+    envelope: np.ndarray, sr: float, hop: int, start_bpm: float = 120.0, block_frames: int = STFT_BLOCK_FRAMES
+) -> float:
+    """``librosa.feature.tempo(onset_envelope=envelope, sr=sr, hop_length=hop, start_bpm=start_bpm)[0]``."""
+    tg = tempogram_mean(envelope, sr, hop, block_frames)
+    return float(librosa.feature.tempo(tg=tg, sr=sr, hop_length=hop, start_bpm=start_bpm)[0])
 
 
 def cqt_octaves(sr: float, fmin: float, bins_per_octave: int, n_octaves: int, tuning: float = 0.0) -> int:
