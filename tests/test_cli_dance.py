@@ -56,7 +56,7 @@ def test_same_seed_same_file(ckpt, tmp_path, data_dir):
     runs = []
     for name, seed in (("a", "4"), ("b", "4"), ("c", "5")):
         argv = ["dance", str(song), "-c", str(ckpt), "-o", str(tmp_path / name), "--seconds", "1", "--steps", "2"]
-        assert main([*argv, "--seed", seed, "--format", "npz", "--no-progress"]) == 0
+        assert main([*argv, "--seed", seed, "--format", "npz", "--no-progress", "--threads", "1"]) == 0
         runs.append(read_motion(tmp_path / name / f"{song.stem}.npz"))
     assert np.array_equal(runs[0].root, runs[1].root) and not np.allclose(runs[0].root, runs[2].root)
 
@@ -64,6 +64,7 @@ def test_same_seed_same_file(ckpt, tmp_path, data_dir):
 def test_demo_with_video(ckpt, tmp_path):
     out = tmp_path / "demo"
     argv = ["dance", "--demo", "-c", str(ckpt), "-o", str(out), "--seconds", "2", "--steps", "2", "--no-progress"]
+    argv += ["--threads", "1"]
     assert main(argv) == 0
     for name in ("demo.wav", "demo.mp4", "demo.bvh", "demo.npz"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
@@ -84,7 +85,7 @@ def test_edit_from_the_command_line(ckpt, tmp_path, data_dir):
     out = tmp_path / "edit"
     argv = ["dance", str(data_dir / TRUMPET), "-c", str(ckpt), "-o", str(out), "--seconds", "3", "--steps", "2"]
     argv += ["--edit-from", str(tmp_path / "ref.npz"), "--edit-frames", "10:70", "--edit-joints", "left_elbow,19"]
-    assert main([*argv, "--format", "npz", "--no-progress"]) == 0
+    assert main([*argv, "--format", "npz", "--no-progress", "--threads", "1"]) == 0
     got = read_motion(out / "sorohanro_-_solo-trumpet-06.hq.npz")
     mat = lambda q: R.quat_to_matrix(torch.from_numpy(np.asarray(q, np.float64))).numpy()  # noqa: E731
     np.testing.assert_allclose(mat(got.rotations[10:70, [18, 19]]), mat(ref.rotations[10:70, [18, 19]]), atol=1e-5)

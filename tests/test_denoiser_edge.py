@@ -14,6 +14,15 @@ from choreo.models.rotary import apply_rotary, rotary_tables
 from edge_standin import TINY, fitted_normalizer, positions_rep, rot6d_rep
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # tiny models gain nothing from threads, and lose a lot when other processes share the cores
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def tiny_denoiser(C=13, F=5, **kw) -> EdgeDenoiser:
     torch.manual_seed(0)
     args = dict(width=32, layers=2, heads=2, ff_size=64, dropout=0.0, music_layers=1, window_frames=16)
