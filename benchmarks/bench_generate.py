@@ -1,6 +1,6 @@
 """EDGE sampling speed: seconds of dance per second of compute, against EDGE's own sampling loop.
 
-    .venv/bin/python benchmarks/bench_generate.py [--sizes full,small,tiny] [--steps 50] [--threads N]
+    .venv/bin/python benchmarks/bench_generate.py [--sizes full,small,tiny] [--steps 50] [--threads N|auto]
         [--device cpu|cuda|all] [--measure-steps K] [--checkpoint CKPT] [--songs 1024,3min]
 
 For every model size and device it times ``EdgeMethod.generate`` (DDIM, guidance w = 2 with EDGE's ramp,
@@ -108,14 +108,16 @@ def main() -> None:
     ap.add_argument("--songs", default="1024,3min", help="lengths: 1024 (frames) and/or 3min")
     ap.add_argument("--steps", type=int, default=50, help="denoising steps (EDGE: 50)")
     ap.add_argument("--measure-steps", type=int, help="steps actually run (time scaled to --steps)")
-    ap.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
+    ap.add_argument("--threads", help="CPU threads: a number, or auto (choreo's default); default: torch's")
     ap.add_argument("--device", default="all", help="cpu, cuda, or all (cpu, and cuda when available)")
     ap.add_argument("--checkpoint", type=Path, help="also time this trained model")
     ap.add_argument("--no-baseline", action="store_true", help="skip EDGE's loop")
     args = ap.parse_args()
 
     if args.threads:
-        torch.set_num_threads(args.threads)
+        from choreo.generate import default_threads
+
+        torch.set_num_threads(default_threads() if args.threads == "auto" else int(args.threads))
     devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
     devices = [d for d in devices if d == "cpu" or torch.cuda.is_available()]
     models: list[tuple[str, object]] = [(s, SIZES[s]) for s in args.sizes.split(",") if s]
