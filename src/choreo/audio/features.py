@@ -338,15 +338,14 @@ def baseline35_parts(y: np.ndarray, sr: float, *, start_bpm: float | None = None
     octaves = spectral.cqt_octaves(sr, fmin, bins_per_octave, n_octaves, tuning)
 
     def cens(seg: np.ndarray) -> np.ndarray:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # short clips: "n_fft too large"
-            return librosa.feature.chroma_cens(
-                y=seg, sr=sr, hop_length=HOP, n_chroma=12, tuning=tuning, n_octaves=octaves
-            )
+        # runs in a worker thread: warning filters are process-global and catch_warnings is not
+        # thread-safe, so the filter for short clips ("n_fft too large") is set by the main thread below.
+        return librosa.feature.chroma_cens(y=seg, sr=sr, hop_length=HOP, n_chroma=12, tuning=tuning, n_octaves=octaves)
 
     # The CQT (the largest single cost) runs in a second thread while the beat tracker works: numpy's FFTs
     # and matrix products release the GIL, so on 2+ cores the two overlap.
-    with _background() as pool:
+    with warnings.catch_warnings(), _background() as pool:
+        warnings.simplefilter("ignore", UserWarning)
         chroma_job = pool.submit(
             spectral.framewise_blocked, cens, y, margin_frames=spectral.margin_frames_for(sr / HOP)
         )
