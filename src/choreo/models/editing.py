@@ -50,11 +50,6 @@ class Constraint:
     known: np.ndarray
     mask: np.ndarray
 
-    def combine(self, other: Constraint) -> Constraint:
-        """Both constraints (the later one wins where they overlap)."""
-        known = np.where(other.mask, other.known, self.known)
-        return Constraint(known, self.mask | other.mask)
-
 
 def joint_indices(joints: str | Sequence[str | int], skeleton) -> list[int] | None:
     """Resolve ``joints`` to indices on ``skeleton``; None means "all channels"."""
