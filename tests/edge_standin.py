@@ -60,7 +60,7 @@ def positions_motion(T: int, phase: float = 0.0, fps: float = 30.0) -> Motion:
 
 
 def fitted_normalizer(rep, frames: int = 300) -> MinMaxNormalizer:
-    if rep.name == "positions":
+    if rep.name.startswith("positions"):
         motions = [positions_motion(frames, ph) for ph in (0.0, 1.0, 2.0)]
     else:
         motions = [smooth_smpl(frames, phase=ph) for ph in (0.0, 1.0, 2.0)]

@@ -153,3 +153,21 @@ def test_edit_errors():
     m = untrained(rep)
     with pytest.raises(ChoreoError, match="constraint has shape"):
         m.generate(music_for(20), steps=2, constraint=build_constraint(Edit(positions_motion(10)), rep, 30.0, 10))
+
+
+def test_root_velocity_representation_keeps_the_path():
+    from choreo.data.representation import get_representation
+
+    rep = get_representation("positions+rootvel", SKEL4)
+    m = untrained(rep, seed=4)
+    a, b = positions_motion(12, phase=0.0), positions_motion(12, phase=2.0)
+    out, x, c = dance(m, 64, [Edit(a), Edit(b, offset=40, joints="all")])
+    r = rep.root_channels.start
+    assert not c.mask[40, r] and c.mask[41, r] and c.mask[40, r + 1]  # b's entry displacement is left free
+    p = out.positions
+    for ref, lo in ((a, 0), (b, 40)):
+        rp = ref.positions
+        # root-relative joints and height exact; horizontal path exact up to where it starts
+        np.testing.assert_allclose(p[lo : lo + 12, 1:] - p[lo : lo + 12, :1], rp[:, 1:] - rp[:, :1], atol=2e-6)
+        np.testing.assert_allclose(p[lo : lo + 12, 0, 1], rp[:, 0, 1], atol=2e-6)
+        np.testing.assert_allclose(p[lo : lo + 12, 0] - p[lo, 0], rp[:, 0] - rp[0, 0], atol=2e-5)

@@ -5,6 +5,10 @@ combine (continue from a seed, in-between two motions, keep the upper body of a 
 :func:`build_constraint` turns them into a reference tensor and a mask over the representation's
 channels (joint -> channels through ``representation.joint_channels``, so every representation is
 handled the same way); the sampler then re-imposes the reference after every denoising step.
+
+With a ``+rootvel`` representation the root's horizontal channels are per-frame displacements: an edit
+then fixes the root's path (its shape and height), not where on the floor it lies, since the dance's
+root is integrated from its own first frame.
 """
 
 from __future__ import annotations
@@ -118,4 +122,9 @@ def build_constraint(edits: Edit | Sequence[Edit], representation, fps: float, n
         chans = np.arange(C) if idx is None else np.asarray(representation.joint_channels(idx), np.int64)
         known[a:b, chans] = enc[a - lo : b - lo][:, chans]
         mask[a:b, chans] = True
+        if getattr(representation, "root_velocity", False) and a == lo:
+            # the reference does not know how its root moved into its first frame (encoded as 0): leave that
+            # displacement free rather than forcing a stop there
+            r = representation.root_channels.start
+            mask[a, [r, r + 2]] = False
     return Constraint(known, mask)
