@@ -1,0 +1,153 @@
+"""Evaluate a music-to-dance checkpoint on the Dance with Melody test split, as in MODEL_CARD.md.
+
+Writes, under ``--out``:
+
+- ``gt/``: the real test dances (choreo npz), ``music/``: their songs' beats (``STEM.beats``, seconds from the
+  dance's first frame, found by ``choreo.audio.beats`` on the song excerpt the dance was performed to);
+- ``choreo/``: the model's dances to those song excerpts (same length, seed per song);
+- ``no_music/``: the same model with guidance 0 (its unconditional branch: the music is never seen);
+- ``train_dances/``: real training dances of the same style played to the test songs (no music alignment);
+- ``<set>.json``: ``choreo eval --pred <set> --gt gt --music music`` for every set (``gt`` against itself gives
+  the real dances' own numbers), and ``table.md``, the model card's table.
+
+Every number comes from ``choreo eval`` (protocol ``edge``: 5 s clips at 60 fps, see docs/metrics.md).
+
+    .venv/bin/python scripts/evaluate_default_model.py [--checkpoint CKPT] [--out runs/eval_default]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SETS = ("gt", "choreo", "no_music", "train_dances")
+LABELS = {
+    "gt": "real test dances",
+    "choreo": "choreo default",
+    "no_music": "no music (guidance 0)",
+    "train_dances": "training dances, test songs",
+}
+ROWS = (
+    ("fid_k", "FID_k", "lower is better"),
+    ("fid_g", "FID_g", "lower is better"),
+    ("div_k", "Div_k", "close to real"),
+    ("div_g", "Div_g", "close to real"),
+    ("bas", "BAS (Bailando)", "higher is better"),
+    ("pfc", "PFC", "close to real / lower"),
+    ("foot_sliding", "foot sliding (m/s)", "close to real / lower"),
+    ("jitter", "jitter (m/s^3)", "close to real"),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", default=None, help="checkpoint or run dir (default: the packaged model)")
+    ap.add_argument("--data", default=str(REPO.parent / "shared/data/dance_with_melody"))
+    ap.add_argument("--out", default=str(REPO / "runs/eval_default"))
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--guidance", type=float, default=2.0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    import numpy as np
+
+    from choreo.audio import load_audio
+    from choreo.audio.beats import beat_times, write_beats
+    from choreo.cli import main as choreo
+    from choreo.data.sources import DWM_TEST
+    from choreo.generate import Choreographer
+    from choreo.motion.formats import read_motion, write_motion
+
+    data, out = Path(args.data), Path(args.out)
+    for s in SETS:
+        (out / s).mkdir(parents=True, exist_ok=True)
+    (out / "music").mkdir(exist_ok=True)
+
+    ckpt = args.checkpoint or str(REPO / "src/choreo/assets/default_model.pt")
+    model = Choreographer.load(ckpt)
+    train_names = sorted(p.name for p in data.glob("DANCE_*") if p.is_dir() and p.name not in DWM_TEST)
+    timings = []
+    for k, name in enumerate(DWM_TEST):
+        real = read_motion(data / name)
+        song, start, seconds = real.meta["audio"], float(real.meta["audio_start"]), real.duration
+        write_motion(real, out / "gt" / f"{name}.npz")
+        y, sr = load_audio(song, start=start, end=start + seconds)
+        write_beats(out / "music" / f"{name}.beats", beat_times(y, sr))
+
+        t0 = time.perf_counter()
+        dance = model.dance(
+            song,
+            seconds=seconds,
+            start=start,
+            seed=args.seed + k,
+            guidance=args.guidance,
+            steps=args.steps,
+            progress=False,
+        )
+        timings.append((seconds, time.perf_counter() - t0))
+        write_motion(dance, out / "choreo" / f"{name}.npz")
+        plain = model.dance(
+            song, seconds=seconds, start=start, seed=args.seed + k, guidance=0.0, steps=args.steps, progress=False
+        )
+        write_motion(plain, out / "no_music" / f"{name}.npz")
+
+        # a real training dance of the same style (C/R/T/W), the longest one, cut to the song's length
+        style = name.split("_")[1]
+        same = [n for n in train_names if n.split("_")[1] == style] or train_names
+        other = max((read_motion(data / n) for n in same), key=lambda m: m.n_frames)
+        write_motion(other.crop(0, min(other.n_frames, real.n_frames)), out / "train_dances" / f"{name}.npz")
+        print(f"{name}: {seconds:.1f} s of dance generated in {timings[-1][1]:.1f} s", flush=True)
+
+    results = {}
+    for s in SETS:
+        rc = choreo(
+            [
+                "eval",
+                "--pred",
+                str(out / s),
+                "--gt",
+                str(out / "gt"),
+                "--music",
+                str(out / "music"),
+                "--protocol",
+                "edge",
+                "--json",
+                str(out / f"{s}.json"),
+            ]
+        )
+        if rc != 0:
+            raise SystemExit(f"choreo eval failed on {s}")
+        results[s] = json.loads((out / f"{s}.json").read_text())
+
+    lines = ["| metric | " + " | ".join(LABELS[s] for s in SETS) + " | |", "|---" * (len(SETS) + 2) + "|"]
+    for key, label, note in ROWS:
+        cells = []
+        for s in SETS:
+            v = results[s].get(key)
+            cells.append("n/a" if v is None else f"{v:.4g}")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {note} |")
+    dance_s = sum(a for a, _ in timings)
+    comp_s = sum(b for _, b in timings)
+    lines.append("")
+    lines.append(
+        f"Generation: {dance_s:.0f} s of dance in {comp_s:.0f} s of compute ({dance_s / comp_s:.2f} s of dance per "
+        f"second; {args.steps} DDIM steps, guidance {args.guidance}, torch threads {model_threads()})."
+    )
+    table = "\n".join(lines)
+    (out / "table.md").write_text(table + "\n")
+    print(table)
+    np.save(out / "timings.npy", np.array(timings))
+    return 0
+
+
+def model_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
