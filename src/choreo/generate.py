@@ -26,20 +26,12 @@ from choreo.errors import ChoreoError
 from choreo.models.editing import Constraint, Edit, build_constraint
 from choreo.motion.motion import Motion
 from choreo.motion.skeleton import Skeleton
+from choreo.train.checkpoint import INFERENCE_KEYS
 
 __all__ = ["Choreographer", "Edit", "Constraint", "default_threads"]
 
-#: what inference reads from a checkpoint (see choreo.train.checkpoint).
-_REQUIRED = (
-    "method",
-    "model_config",
-    "representation",
-    "skeleton",
-    "feature_set",
-    "fps",
-    "window_frames",
-    "normalizer",
-)
+#: what inference reads from a checkpoint (the rest of choreo.train.checkpoint.INFERENCE_KEYS is bookkeeping).
+_REQUIRED = tuple(k for k in INFERENCE_KEYS if k not in ("format", "version", "config", "model", "ema", "step"))
 
 
 def default_threads() -> int:

@@ -15,25 +15,9 @@ import torch
 
 from choreo.errors import ChoreoError
 from choreo.motion.rotations import matrix_to_quat
-from choreo.motion.skeleton import Skeleton
+from choreo.motion.skeleton import Skeleton, traversal_order
 
 __all__ = ["forward_kinematics", "inverse_kinematics", "traversal_order"]
-
-
-def traversal_order(parents) -> list[int]:
-    """Joint indices, parents before children (breadth first from the single root)."""
-    parents = np.asarray(parents, dtype=np.int64)
-    roots = np.nonzero(parents == -1)[0]
-    if len(roots) != 1:
-        raise ChoreoError(f"a skeleton needs exactly one root (parent -1), found {len(roots)}")
-    order = [int(roots[0])]
-    i = 0
-    while i < len(order):
-        order.extend(int(c) for c in np.nonzero(parents == order[i])[0])
-        i += 1
-    if len(order) != len(parents):
-        raise ChoreoError("skeleton parents contain a cycle or a detached joint")
-    return order
 
 
 def forward_kinematics(local_rot: torch.Tensor, root: torch.Tensor, offsets, parents) -> torch.Tensor:

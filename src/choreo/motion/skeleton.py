@@ -16,6 +16,26 @@ import numpy as np
 from choreo.errors import ChoreoError
 
 
+def traversal_order(parents) -> list[int]:
+    """Joint indices, parents before children (breadth first from the single root).
+
+    Raises:
+        ChoreoError: no root, several roots, a cycle or a detached joint.
+    """
+    parents = np.asarray(parents, dtype=np.int64)
+    roots = np.nonzero(parents == -1)[0]
+    if len(roots) != 1:
+        raise ChoreoError(f"a skeleton needs exactly one root (parent -1), found {len(roots)}")
+    order = [int(roots[0])]
+    i = 0
+    while i < len(order):
+        order.extend(int(c) for c in np.nonzero(parents == order[i])[0])
+        i += 1
+    if len(order) != len(parents):
+        raise ChoreoError("skeleton parents contain a cycle or a detached joint")
+    return order
+
+
 @dataclass(frozen=True, eq=False)
 class Skeleton:
     """A kinematic tree.
@@ -53,23 +73,12 @@ class Skeleton:
             raise ChoreoError(f"skeleton {self.name!r}: joint names are not unique")
         if n == 0 or np.sum(parents == -1) != 1 or np.any(parents < -1) or np.any(parents >= n):
             raise ChoreoError(f"skeleton {self.name!r}: parents must name exactly one root (-1) and valid joints")
-        object.__setattr__(self, "order", self._parent_first_order(parents))
+        object.__setattr__(self, "order", tuple(traversal_order(parents)))
         if self.offsets is not None:
             off = np.asarray(self.offsets, dtype=np.float64)
             if off.shape != (n, 3):
                 raise ChoreoError(f"skeleton {self.name!r}: offsets have shape {off.shape}, expected ({n}, 3)")
             object.__setattr__(self, "offsets", off)
-
-    @staticmethod
-    def _parent_first_order(parents: np.ndarray) -> tuple[int, ...]:
-        order: list[int] = [int(np.nonzero(parents == -1)[0][0])]
-        i = 0
-        while i < len(order):
-            order.extend(int(c) for c in np.nonzero(parents == order[i])[0])
-            i += 1
-        if len(order) != len(parents):
-            raise ChoreoError("skeleton parents contain a cycle or a detached joint")
-        return tuple(order)
 
     @property
     def root(self) -> int:
