@@ -164,3 +164,25 @@ def test_dance_with_melody_song_and_upper_body_edit(tmp_path, data_dir):
     up, root = sorted(ref.skeleton.upper_body), ref.skeleton.root
     rel = lambda p: p[:, up] - p[:, root : root + 1]  # noqa: E731
     np.testing.assert_allclose(rel(m.positions), rel(ref.positions[:75]), atol=1e-5)
+
+
+def test_foot_lock_pins_predicted_contacts_and_touches_only_the_legs(tmp_path):
+    """Position models: with foot_lock the feet stand still wherever the model predicts a long contact."""
+    from choreo.motion.cleanup import contact_segments
+    from edge_standin import positions_rep
+
+    ckpt = make_checkpoint(tmp_path / "pos.ckpt", rep=positions_rep())
+    ch = Choreographer.load(ckpt, device="cpu", threads=1)
+    music = (0.1 * np.random.default_rng(1).normal(size=22050 * 3).astype(np.float32), 22050)
+    raw = ch.dance(music, steps=3, seed=4, progress=False, foot_lock=False)
+    locked = ch.dance(music, steps=3, seed=4, progress=False)
+    assert locked.meta["foot_lock"] and not raw.meta["foot_lock"]
+    contacts = raw.meta["contacts"]
+    left = locked.skeleton.feet[0]
+    segments = contact_segments(contacts[:, 0] | contacts[:, 1], min_frames=3)  # ankle = toe here
+    assert segments, "the untrained stand-in predicts some contacts"
+    for a, b in segments:
+        assert np.ptp(locked.positions[a:b, left][:, [0, 2]], axis=0).max() < 1e-5
+    # the root and the chest never move; heights never change
+    np.testing.assert_array_equal(locked.positions[:, :2], raw.positions[:, :2])
+    np.testing.assert_array_equal(locked.positions[..., 1], raw.positions[..., 1])

@@ -207,6 +207,7 @@ class Choreographer:
         eta: float = 1.0,
         progress: bool = True,
         chunk_windows: int = 32,
+        foot_lock: bool = True,
     ) -> Motion:
         """Dance to ``music``.
 
@@ -222,6 +223,8 @@ class Choreographer:
             sampler, eta: ``"ddim"`` (eta 0: deterministic, 1: EDGE) or ``"ddpm"``.
             progress: tqdm bar over the denoising steps.
             chunk_windows: most windows denoised per batch (bounds memory on long songs).
+            foot_lock: pin feet while the model says they are in contact (:func:`choreo.motion.cleanup.lock_feet`;
+                position-based models only, never on frames an edit constrains).
 
         Returns:
             a :class:`Motion` at the model fps; ``meta`` records the song, start, seed and settings.
@@ -245,6 +248,15 @@ class Choreographer:
             progress=progress,
         )
         motion = self.representation.decode(x, self.fps)
+        if foot_lock:
+            from choreo.motion.cleanup import lock_feet
+
+            keep = None
+            if constraint is not None:
+                feet = [j for j in self.representation.skeleton.feet if j >= 0]
+                chans = self.representation.joint_channels([*feet, self.representation.skeleton.root])
+                keep = np.asarray(constraint.mask)[:, chans].any(axis=1)
+            motion = lock_feet(motion, motion.meta.get("contacts"), keep=keep)
         motion.meta.update(meta)
         motion.meta.update(
             {
@@ -255,6 +267,7 @@ class Choreographer:
                 "guidance": float(guidance),
                 "steps": int(steps),
                 "sampler": sampler,
+                "foot_lock": bool(foot_lock and motion.positions is not None),
             }
         )
         return motion

@@ -61,6 +61,11 @@ def add_parser(sub) -> None:
         help="joints that follow the reference: all, upper, lower, or names/indices like left_wrist,3 (default all)",
     )
     p.add_argument("--demo", action="store_true", help="dance to a synthesised demo song (no SONG needed)")
+    p.add_argument(
+        "--no-foot-lock",
+        action="store_true",
+        help="keep the model's raw foot motion (default: pin feet while they are in contact)",
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (default auto)")
     p.add_argument("--threads", type=int, help="CPU threads (default: the cores available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -162,6 +167,7 @@ def run(args) -> int:
         sampler=args.sampler,
         eta=args.eta,
         progress=not args.no_progress,
+        foot_lock=not args.no_foot_lock,
     )
     written = write_outputs(motion, out_dir / stem, formats, song, args.start, progress=not args.no_progress)
     for path in written:
