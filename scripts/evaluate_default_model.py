@@ -4,7 +4,8 @@ Writes, under ``--out``:
 
 - ``gt/``: the real test dances (choreo npz), ``music/``: their songs' beats (``STEM.beats``, seconds from the
   dance's first frame, found by ``choreo.audio.beats`` on the song excerpt the dance was performed to);
-- ``choreo/``: the model's dances to those song excerpts (same length, seed per song);
+- ``choreo/``: the model's dances to those song excerpts (same length, seed per song), as ``choreo dance`` makes
+  them (feet locked while the model predicts contact); ``choreo_raw/``: the same dances without foot locking;
 - ``no_music/``: the same model with guidance 0 (its unconditional branch: the music is never seen);
 - ``train_dances/``: real training dances of the same style played to the test songs (no music alignment);
 - ``<set>.json``: ``choreo eval --pred <set> --gt gt --music music`` for every set (``gt`` against itself gives
@@ -23,10 +24,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SETS = ("gt", "choreo", "no_music", "train_dances")
+SETS = ("gt", "choreo", "choreo_raw", "no_music", "train_dances")
 LABELS = {
     "gt": "real test dances",
     "choreo": "choreo default",
+    "choreo_raw": "choreo, no foot lock",
     "no_music": "no music (guidance 0)",
     "train_dances": "training dances, test songs",
 }
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from choreo.cli import main as choreo
     from choreo.data.sources import DWM_TEST
     from choreo.generate import Choreographer
+    from choreo.motion.cleanup import lock_feet
     from choreo.motion.formats import read_motion, write_motion
 
     data, out = Path(args.data), Path(args.out)
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         write_beats(out / "music" / f"{name}.beats", beat_times(y, sr))
 
         t0 = time.perf_counter()
-        dance = model.dance(
+        raw = model.dance(
             song,
             seconds=seconds,
             start=start,
@@ -86,9 +89,12 @@ def main(argv: list[str] | None = None) -> int:
             guidance=args.guidance,
             steps=args.steps,
             progress=False,
+            foot_lock=False,
         )
+        dance = lock_feet(raw, raw.meta["contacts"])  # what dance() returns by default (foot_lock=True)
         timings.append((seconds, time.perf_counter() - t0))
         write_motion(dance, out / "choreo" / f"{name}.npz")
+        write_motion(raw, out / "choreo_raw" / f"{name}.npz")
         plain = model.dance(
             song, seconds=seconds, start=start, seed=args.seed + k, guidance=0.0, steps=args.steps, progress=False
         )
