@@ -41,15 +41,9 @@ class RenderResult:
 
 def _beat_times(music: Path, start: float, duration: float) -> np.ndarray:
     """Beat times (seconds from the dance's start) of the song's stretch under the dance."""
-    try:
-        from choreo.audio import load_audio
-        from choreo.audio.beats import beat_times
-    except ImportError:  # the audio layer has not landed: librosa's tracker directly
-        import librosa
+    from choreo.audio import load_audio
+    from choreo.audio.beats import beat_times
 
-        y, sr = librosa.load(os.fspath(music), sr=22050, mono=True, offset=start, duration=duration)
-        _, beats = librosa.beat.beat_track(y=y, sr=sr, units="time")
-        return np.asarray(beats, np.float64)
     y, sr = load_audio(music, start=start, end=start + duration)
     return np.asarray(beat_times(y, sr), np.float64)
 
