@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DATA = SHARED / "data"
 FIXTURES = SHARED / "fixtures"
+
+#: the four AIST++ sequences in data/aistpp_samples (and in fixtures/metrics/joints.npz)
+AISTPP_SEQUENCES = (
+    "gBR_sBM_cAll_d04_mBR2_ch08",
+    "gBR_sBM_cAll_d06_mBR2_ch06",
+    "gJS_sBM_cAll_d03_mJS2_ch07",
+    "gJS_sFM_cAll_d02_mJS4_ch09",
+)
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +36,10 @@ def data_dir(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir(shared_dir: Path) -> Path:
     return shared_dir / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def joints(fixtures_dir: Path) -> dict[str, np.ndarray]:
+    """Every array of fixtures/metrics/joints.npz (reference FK joints of the AIST++ samples)."""
+    with np.load(fixtures_dir / "metrics" / "joints.npz") as z:
+        return {k: z[k] for k in z.files}

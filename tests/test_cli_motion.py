@@ -11,19 +11,7 @@ import numpy as np
 import pytest
 
 from choreo.cli import main
-
-SEQS = (
-    "gBR_sBM_cAll_d04_mBR2_ch08",
-    "gBR_sBM_cAll_d06_mBR2_ch06",
-    "gJS_sBM_cAll_d03_mJS2_ch07",
-    "gJS_sFM_cAll_d02_mJS4_ch09",
-)
-
-
-@pytest.fixture(scope="module")
-def joints(fixtures_dir):
-    with np.load(fixtures_dir / "metrics" / "joints.npz") as z:
-        return {k: z[k] for k in z.files}
+from conftest import AISTPP_SEQUENCES as SEQS
 
 
 @pytest.mark.parametrize("name", SEQS)

@@ -10,19 +10,7 @@ import pytest
 from choreo.motion import SMPL24
 from choreo.motion.formats import read_motion, write_motion
 from choreo.motion.formats.dwm import DWM23
-
-SEQS = (
-    "gBR_sBM_cAll_d04_mBR2_ch08",
-    "gBR_sBM_cAll_d06_mBR2_ch06",
-    "gJS_sBM_cAll_d03_mJS2_ch07",
-    "gJS_sFM_cAll_d02_mJS4_ch09",
-)
-
-
-@pytest.fixture(scope="module")
-def joints(fixtures_dir):
-    with np.load(fixtures_dir / "metrics" / "joints.npz") as z:
-        return {k: z[k] for k in z.files}
+from conftest import AISTPP_SEQUENCES as SEQS
 
 
 def pkl(data_dir, name):
