@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -43,3 +44,23 @@ def joints(fixtures_dir: Path) -> dict[str, np.ndarray]:
     """Every array of fixtures/metrics/joints.npz (reference FK joints of the AIST++ samples)."""
     with np.load(fixtures_dir / "metrics" / "joints.npz") as z:
         return {k: z[k] for k in z.files}
+
+
+@pytest.fixture(scope="session")
+def windows(fixtures_dir: Path) -> dict[str, np.ndarray]:
+    """fixtures/metrics/windows.npz: the 35 root-zeroed 240-frame reference windows and their metadata."""
+    with np.load(fixtures_dir / "metrics" / "windows.npz") as z:
+        return {k: z[k] for k in z.files}
+
+
+@pytest.fixture(scope="session")
+def features(fixtures_dir: Path) -> dict[str, np.ndarray]:
+    """fixtures/metrics/features.npz: the reference's kinetic/manual features of the windows."""
+    with np.load(fixtures_dir / "metrics" / "features.npz") as z:
+        return {k: z[k] for k in z.files}
+
+
+@pytest.fixture(scope="session")
+def expected(fixtures_dir: Path) -> dict:
+    """fixtures/metrics/expected.json: every reference number."""
+    return json.loads((fixtures_dir / "metrics" / "expected.json").read_text())

@@ -19,16 +19,6 @@ from choreo.motion.skeleton import SMPL24
 REL = 1e-5
 
 
-@pytest.fixture(scope="module")
-def expected(fixtures_dir):
-    return json.loads((fixtures_dir / "metrics" / "expected.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def windows(fixtures_dir):
-    return np.load(fixtures_dir / "metrics" / "windows.npz")
-
-
 def _write_sets(root, windows, fps=60, transform=None):
     for sub in ("gt", "pred", "music"):
         (root / sub).mkdir(parents=True, exist_ok=True)

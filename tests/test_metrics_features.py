@@ -15,21 +15,6 @@ from choreo.metrics.features import (
 )
 
 
-@pytest.fixture(scope="module")
-def windows(fixtures_dir):
-    return np.load(fixtures_dir / "metrics" / "windows.npz")
-
-
-@pytest.fixture(scope="module")
-def features(fixtures_dir):
-    return np.load(fixtures_dir / "metrics" / "features.npz")
-
-
-@pytest.fixture(scope="module")
-def joints(fixtures_dir):
-    return np.load(fixtures_dir / "metrics" / "joints.npz")
-
-
 def test_kinetic_features_match_reference_per_window(windows, features):
     k = kinetic_features(windows["windows"], fps=60)
     assert k.shape == (35, 72) and k.dtype == np.float32

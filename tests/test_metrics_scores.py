@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,26 +17,6 @@ from choreo.metrics.beats import (
 )
 from choreo.metrics.fid import diversity, fid, fid_from_statistics, normalize
 from choreo.metrics.physics import foot_sliding, freezing, jitter, pfc, resample_linear, to_edge_pfc_frame
-
-
-@pytest.fixture(scope="module")
-def expected(fixtures_dir):
-    return json.loads((fixtures_dir / "metrics" / "expected.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def features(fixtures_dir):
-    return np.load(fixtures_dir / "metrics" / "features.npz")
-
-
-@pytest.fixture(scope="module")
-def windows(fixtures_dir):
-    return np.load(fixtures_dir / "metrics" / "windows.npz")
-
-
-@pytest.fixture(scope="module")
-def joints(fixtures_dir):
-    return np.load(fixtures_dir / "metrics" / "joints.npz")
 
 
 # --- FID and diversity -----------------------------------------------------------------------------------

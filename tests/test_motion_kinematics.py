@@ -12,12 +12,6 @@ from choreo.motion.kinematics import forward_kinematics, inverse_kinematics, tra
 from choreo.motion.rotations import axis_angle_to_matrix, quat_to_matrix
 
 
-@pytest.fixture(scope="module")
-def joints(fixtures_dir):
-    with np.load(fixtures_dir / "metrics" / "joints.npz") as z:
-        return {k: z[k] for k in z.files}
-
-
 def test_fk_reproduces_reference_joints(joints):
     np.testing.assert_array_equal(joints["smpl_parents"], SMPL24.parents)
     np.testing.assert_array_equal(joints["smpl_offsets"], SMPL24.offsets)
