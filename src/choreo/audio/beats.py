@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from choreo.audio.io import mono_samples
 from choreo.errors import ChoreoError
 
 ANALYSIS_SR = 22050
@@ -32,7 +33,7 @@ def onset_envelope(y: np.ndarray, sr: float, *, hop_length: int = HOP, analysis_
     """
     import librosa
 
-    y = _mono(y)
+    y = mono_samples(y)
     if analysis_sr is not None and float(sr) != float(analysis_sr):
         y = librosa.resample(y, orig_sr=sr, target_sr=analysis_sr, res_type="soxr_hq")
         sr = analysis_sr
@@ -129,14 +130,3 @@ def read_beats(path: str | os.PathLike) -> np.ndarray:
     except OSError as exc:
         raise ChoreoError(f"cannot read the beat file ({exc.strerror or exc})", path) from None
     return np.asarray(out, dtype=np.float64)
-
-
-def _mono(y: np.ndarray) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ChoreoError(f"expected mono samples of shape (n,), got {y.shape}")
-    if y.size == 0:
-        raise ChoreoError("no audio samples")
-    if not np.all(np.isfinite(y)):
-        raise ChoreoError("the audio contains NaN or infinite samples")
-    return y.astype(np.float32, copy=False)

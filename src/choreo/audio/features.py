@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from choreo.audio.io import mono_samples
 from choreo.errors import ChoreoError
 
 HOP = 512
@@ -149,14 +150,7 @@ def compute_features(
     unknown = set(params) - set(fs.params)
     if unknown:
         raise ChoreoError(f"feature set {name!r} has no parameter(s) {sorted(unknown)}; it takes {sorted(fs.params)}")
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ChoreoError(f"expected mono samples of shape (n,), got {y.shape}")
-    if y.size == 0:
-        raise ChoreoError("no audio samples to compute features from")
-    if not np.all(np.isfinite(y)):
-        raise ChoreoError("the audio contains NaN or infinite samples")
-    y = y.astype(np.float32, copy=False)
+    y = mono_samples(y)
     if n_frames is None:
         n_frames = frame_count(len(y) / float(sr), fps)
     if int(n_frames) < 1:

@@ -85,6 +85,22 @@ def load_audio(
     return y, (int(out_sr) if float(out_sr).is_integer() else out_sr)
 
 
+def mono_samples(y: np.ndarray) -> np.ndarray:
+    """Check an in-memory signal (mono, non-empty, finite) and return it as float32 (n,).
+
+    Raises:
+        ChoreoError: another shape, no samples, NaN or infinite samples.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ChoreoError(f"expected mono samples of shape (n,), got {y.shape}")
+    if y.size == 0:
+        raise ChoreoError("no audio samples")
+    if not np.all(np.isfinite(y)):
+        raise ChoreoError("the audio contains NaN or infinite samples")
+    return y.astype(np.float32, copy=False)
+
+
 def audio_duration(path: str | os.PathLike) -> float:
     """Length of a song in seconds, read from its header where possible (decodes only as a last resort)."""
     path = Path(path)
