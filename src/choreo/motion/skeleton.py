@@ -5,10 +5,14 @@ Conventions: exactly one root (parent -1); for SMPL-24 and BVH every parent come
 while Dance with Melody (root: joint 2, the two head points come first) and OpenPose BODY_25 keep their
 datasets' own joint order (use :attr:`Skeleton.order` for a parent-first traversal); rest ``offsets[j]``
 is joint j's position relative to its parent in the rest pose, in metres, y-up.
+
+Skeletons that are not built in get their feet, left/right pairs and upper body from
+:func:`recognise_skeleton` (joint-name conventions; SMPL-24's parents mean SMPL).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -300,3 +304,244 @@ BODY25 = Skeleton(
 #: Built-in skeletons by name. Dance with Melody 23 is defined in choreo.motion.formats.dwm (its left/right
 #: choice is derived from data) and added here when ``choreo.motion`` is imported.
 BUILTIN = {"smpl24": SMPL24, "body25": BODY25}
+
+
+# --- skeletons recognised by their joint names ----------------------------------------------------------
+# One recogniser for every reader that meets a skeleton it does not know (BVH hierarchies, npz files
+# written by other tools): it finds the left/right sides, the mirror pairs, the feet and the upper body
+# from the joint names alone (plus parents, to prefer a toe below its ankle).
+
+_SEPARATORS = "_.- "
+#: Body words a one-letter side may be glued to (``lankle``, ``rtoes``, CMU's ``LHipJoint``): only these,
+#: so that ``root``, ``rhythm`` or ``lowerback`` are not read as sides. Matched as a prefix of the rest.
+SIDE_BODY_WORDS = (
+    "hip", "thigh", "upleg", "upperleg", "leg", "femur", "knee", "shin", "calf", "tibia", "lowerleg",
+    "ankle", "foot", "feet", "heel", "toe", "ball",
+    "shoulder", "inshoulder", "collar", "clavicle", "scapula", "arm", "uparm", "upperarm", "humerus",
+    "elbow", "forearm", "lowerarm", "radius", "ulna", "wrist", "hand", "palm", "finger", "thumb", "index",
+    "middle", "ring", "pinky",
+    "eye", "ear", "brow", "cheek",
+)  # fmt: skip
+_SIDE_WORD = re.compile(r"left|right", re.IGNORECASE)
+_SIDE_LETTER = re.compile(r"(?:^|(?<=[_.\- ]))([LlRr])(?=[_.\- ]|$)")
+
+
+def _split_namespace(name: str) -> tuple[str, str]:
+    """(``"mixamorig:"``, ``"LeftFoot"``): a ``namespace:`` or Maya ``a|b|`` path before the joint's own name."""
+    cut = max(name.rfind(":"), name.rfind("|")) + 1
+    return name[:cut], name[cut:]
+
+
+def _side_span(local: str) -> tuple[str, int, int] | None:
+    """The side of a namespace-free joint name and where its side token is: (side, start, end)."""
+    # 1. the words left/right: a prefix in any case, glued or not (LeftFoot, leftfoot, LEFT_FOOT), or a
+    #    separate word further on (Foot_Left, FootLeft); "upright" has no word boundary before "right".
+    for m in _SIDE_WORD.finditer(local):
+        i, j = m.span()
+        before_ok = (
+            i == 0
+            or local[i - 1] in _SEPARATORS
+            or (local[i].isupper() and (local[i - 1].islower() or local[i - 1].isdigit()))
+        )
+        after_ok = i == 0 or j == len(local) or local[j] in _SEPARATORS or local[j].isdigit() or local[j].isupper()
+        if before_ok and after_ok and j - i < len(local):
+            return ("left" if m.group(0).lower() == "left" else "right"), i, j
+    # 2. a one-letter side standing alone between separators: Foot_L, foot.r, L_Hand, r_knee, Bip01_L_Foot
+    m = _SIDE_LETTER.search(local)
+    if m and len(local) > 1:
+        return ("left" if m.group(1) in "Ll" else "right"), m.start(1), m.end(1)
+    # 3. a one-letter side glued to a body word: lankle, rtoes, LHip, RHipJoint (but not root, rhythm)
+    if len(local) > 1 and local[0] in "LlRr" and local[1:].lower().startswith(SIDE_BODY_WORDS):
+        return ("left" if local[0] in "Ll" else "right"), 0, 1
+    return None
+
+
+def side_of(name: str) -> str | None:
+    """``"left"``, ``"right"`` or None for a joint name, in any of the common naming conventions.
+
+    Understood: the words Left/Right as a prefix in any case, glued or separated (``LeftFoot``,
+    ``leftfoot``, ``LEFT_FOOT``), or as a separate word later (``Foot_Left``, ``FootRight``); a single
+    L/R letter between separators (``Foot_L``, ``Foot.R``, ``hand_l``, ``L_Hand``, ``r_knee``,
+    ``Bip01_L_Foot``); a single l/r letter glued to a body word of :data:`SIDE_BODY_WORDS` (Bailando's
+    ``lankle``/``rtoes``, CMU's ``LHip``). A ``namespace:`` prefix (Mixamo's ``mixamorig:``) is ignored.
+    Names such as ``root``, ``rhythm``, ``lowerback`` or ``upright`` have no side.
+    """
+    span = _side_span(_split_namespace(name)[1])
+    return None if span is None else span[0]
+
+
+def other_side(name: str) -> str | None:
+    """The name of the mirror joint (same convention and letter case), or None for a name without a side.
+
+    ``"mixamorig:LeftFoot"`` -> ``"mixamorig:RightFoot"``, ``"Foot.L"`` -> ``"Foot.R"``,
+    ``"lankle"`` -> ``"rankle"``, ``"LEFT_HIP"`` -> ``"RIGHT_HIP"``.
+    """
+    ns, local = _split_namespace(name)
+    span = _side_span(local)
+    if span is None:
+        return None
+    side, i, j = span
+    token = local[i:j]
+    new = "right" if side == "left" else "left"
+    if len(token) == 1:
+        new = new[0]
+    if token.isupper():
+        new = new.upper()
+    elif token[0].isupper():
+        new = new.capitalize()
+    return ns + local[:i] + new + local[j:]
+
+
+def _body_part(name: str) -> str:
+    """A joint name without namespace and side, lower case, letters and digits only (``toebase``)."""
+    local = _split_namespace(name)[1]
+    span = _side_span(local)
+    if span is not None:
+        local = local[: span[1]] + local[span[2] :]
+    return re.sub(r"[^0-9a-z]", "", local.lower())
+
+
+def _is_toe(part: str) -> bool:
+    return "toe" in part or ("ball" in part and "eye" not in part)
+
+
+def name_mirror_pairs(joint_names) -> tuple[tuple[int, int], ...]:
+    """(left, right) index pairs of joints whose names are each other's :func:`other_side`.
+
+    Pairs are listed in the left joints' index order; every joint appears in at most one pair.
+    """
+    names = [str(n) for n in joint_names]
+    index = {n: i for i, n in enumerate(names)}
+    pairs: list[tuple[int, int]] = []
+    used: set[int] = set()
+    for i, n in enumerate(names):
+        if side_of(n) != "left":
+            continue
+        partner = other_side(n)
+        k = index.get(partner) if partner is not None else None
+        # both directions must agree, so a pair is the same whichever of its joints it is read from
+        if k is None or k == i or side_of(names[k]) != "right" or other_side(names[k]) != n:
+            continue
+        if i in used or k in used:
+            continue
+        pairs.append((i, k))
+        used.update((i, k))
+    return tuple(pairs)
+
+
+def name_feet(joint_names, parents) -> tuple[int, int, int, int]:
+    """(left ankle, left toe, right ankle, right toe) found by joint names; -1 where none fits.
+
+    Per side (:func:`side_of`), the joint nearest the root whose name (side, namespace and separators
+    removed) contains ``ankle`` is the ankle; failing that, ``foot`` without ``toe``/``ball``/``heel``
+    (Mixamo's ``LeftFoot``, Bandai's ``Foot_L``); failing that, ``heel`` (the only joint at the back of
+    the foot is still on the ground when the foot is). The toe is the nearest descendant of that ankle
+    named ``toe``/``toes``/``toebase``/``toe_end``/``ball`` (so ``LeftToeBase`` wins over its own
+    ``LeftToe_End``); failing that, the nearest ``foot`` joint below the ankle (SMPL's ``left_foot`` is
+    the toe); then, for trees that do not hang the toe below the ankle, any toe-named joint on that side;
+    then the ankle's first child that is not a heel.
+    """
+    names = [str(n) for n in joint_names]
+    parents = np.asarray(parents, dtype=np.int64)
+    order = traversal_order(parents)
+    depth = np.zeros(len(names), dtype=np.int64)
+    for j in order[1:]:
+        depth[j] = depth[parents[j]] + 1
+
+    def descendants(a: int) -> set[int]:
+        out: set[int] = set()
+        for j in order:  # parents come first, so one pass collects the whole subtree
+            if parents[j] == a or parents[j] in out:
+                out.add(j)
+        return out
+
+    def nearest(cands: list[int]) -> int | None:
+        return min(cands, key=lambda j: (depth[j], j)) if cands else None
+
+    parts = [_body_part(n) for n in names]
+    feet = [-1, -1, -1, -1]
+    for k, side in ((0, "left"), (2, "right")):
+        own = [j for j, n in enumerate(names) if side_of(n) == side]
+        ankle = nearest([j for j in own if "ankle" in parts[j]])
+        if ankle is None:
+            ankle = nearest([j for j in own if "foot" in parts[j] and not _is_toe(parts[j]) and "heel" not in parts[j]])
+        if ankle is None:
+            ankle = nearest([j for j in own if "heel" in parts[j]])
+        if ankle is None:
+            continue
+        below = descendants(ankle)
+        toe = nearest([j for j in own if j in below and _is_toe(parts[j])])
+        if toe is None:
+            toe = nearest([j for j in own if j in below and "foot" in parts[j]])
+        if toe is None:
+            toe = nearest([j for j in own if j != ankle and _is_toe(parts[j])])
+        if toe is None:
+            kids = [int(c) for c in np.nonzero(parents == ankle)[0] if "heel" not in parts[c]]
+            toe = kids[0] if kids else None
+        feet[k] = ankle
+        feet[k + 1] = -1 if toe is None else toe
+    return (feet[0], feet[1], feet[2], feet[3])
+
+
+_LEG_WORDS = ("upleg", "upperleg", "thigh", "leg", "hip", "knee", "foot", "ankle", "toe")
+
+
+def name_upper_body(joint_names, parents) -> tuple[int, ...]:
+    """Upper-body joints by name: all but the root and every subtree that starts at a leg joint.
+
+    A leg joint's name contains upleg, upperleg, thigh, leg, hip, knee, foot, ankle or toe (``Hips`` and
+    ``pelvis`` themselves are the body's centre, not a leg).
+    """
+    names = [_split_namespace(str(n))[1].lower() for n in joint_names]
+    parents = np.asarray(parents, dtype=np.int64)
+    root = traversal_order(parents)[0]
+    lower = {root}
+    centre = ("hips", "hip", "pelvis")
+    lower.update(i for i, n in enumerate(names) if i != root and n not in centre and any(w in n for w in _LEG_WORDS))
+    for j in traversal_order(parents):  # parents first: a leg joint's whole subtree follows it down
+        if j not in lower and parents[j] in lower and parents[j] != root:
+            lower.add(j)
+    return tuple(i for i in range(len(names)) if i not in lower)
+
+
+def recognise_skeleton(
+    name: str,
+    joint_names,
+    parents,
+    offsets: np.ndarray | None = None,
+    dim: int = 3,
+) -> Skeleton:
+    """A skeleton whose feet, mirror pairs and upper body come from its joint names (and tree).
+
+    A 24-joint tree whose parents are SMPL's (:data:`SMPL24_PARENTS`) is taken as SMPL in SMPL order
+    whatever its names (Bailando's ``root, lhip, rhip, belly, ...`` or any other): it gets SMPL-24's feet
+    (7, 10, 8, 11), mirror pairs and upper body, and keeps its own names. Any other tree gets
+    :func:`name_feet`, :func:`name_mirror_pairs` and :func:`name_upper_body`.
+
+    Args:
+        name: the skeleton's name (e.g. a file's stem).
+        joint_names: (J,) unique joint names.
+        parents: (J,) parent index per joint, -1 for the one root.
+        offsets: optional (J, 3) rest offsets, metres.
+        dim: 3, or 2 for image-plane keypoints.
+
+    Raises:
+        ChoreoError: the names or parents do not form a valid skeleton.
+    """
+    plain = Skeleton(name=name, joint_names=tuple(joint_names), parents=parents, offsets=offsets, dim=dim)
+    if plain.n_joints == len(SMPL24_PARENTS) and np.array_equal(plain.parents, SMPL24_PARENTS):
+        feet, pairs, upper = SMPL24.feet, SMPL24.mirror_pairs, SMPL24.upper_body
+    else:
+        feet = name_feet(plain.joint_names, plain.parents)
+        pairs = name_mirror_pairs(plain.joint_names)
+        upper = name_upper_body(plain.joint_names, plain.parents)
+    return Skeleton(
+        name=plain.name,
+        joint_names=plain.joint_names,
+        parents=plain.parents,
+        offsets=plain.offsets,
+        feet=feet,
+        mirror_pairs=pairs,
+        dim=dim,
+        upper_body=upper,
+    )

@@ -19,7 +19,9 @@ Reading
   again, giving a positions-only motion on the original skeleton.
 - When the joint names and parents are those of a built-in skeleton (SMPL-24, Dance with Melody 23) the
   joints are put in that skeleton's order and it keeps its feet, mirror pairs and body parts; other
-  skeletons get feet and left/right pairs guessed from the joint names.
+  skeletons get feet, left/right pairs and body parts from
+  :func:`~choreo.motion.skeleton.recognise_skeleton` (joint names such as Mixamo's ``LeftFoot``,
+  ``Foot_L``, ``lankle``; SMPL's feet for a 24-joint tree with SMPL's parents).
 
 Writing
 -------
@@ -53,7 +55,7 @@ import numpy as np
 from choreo.errors import ChoreoError
 from choreo.fileio import atomic_open
 from choreo.motion.motion import Motion
-from choreo.motion.skeleton import SMPL24, Skeleton
+from choreo.motion.skeleton import SMPL24, Skeleton, recognise_skeleton
 
 WRITE_ORDER = "ZXY"
 CM_PER_M = 100.0
@@ -295,84 +297,6 @@ def _builtin_skeletons() -> list[Skeleton]:
     return [SMPL24, DWM23]
 
 
-def _side_swap(name: str) -> str | None:
-    """The other side's name for a left/right joint name, or None."""
-    for pat, b in ((r"(?i)left", "right"), (r"(?i)right", "left")):
-        m = re.search(pat, name)
-        if m:
-            s = m.group(0)
-            rep = b if s.islower() else b.capitalize() if s[0].isupper() and s[1:].islower() else b.upper()
-            return name[: m.start()] + rep + name[m.end() :]
-    for a, b in (("_L", "_R"), ("_R", "_L"), (".L", ".R"), (".R", ".L"), ("_l", "_r"), ("_r", "_l")):
-        if name.endswith(a):
-            return name[: -len(a)] + b
-    for a, b in (("L_", "R_"), ("R_", "L_"), ("l_", "r_"), ("r_", "l_")):
-        if name.startswith(a):
-            return b + name[len(a) :]
-    m = re.match(r"^([LR])([A-Z].*)$", name)  # LHip / RHip (e.g. CMU-style short names)
-    if m:
-        return ("R" if m.group(1) == "L" else "L") + m.group(2)
-    return None
-
-
-def _is_left(name: str) -> bool:
-    low = name.lower()
-    return (
-        "left" in low
-        or name.endswith(("_L", ".L", "_l"))
-        or name.startswith(("L_", "l_"))
-        or bool(re.match(r"^L[A-Z]", name))
-    )
-
-
-def _guess_skeleton(name: str, names: list[str], parents: np.ndarray, offsets: np.ndarray) -> Skeleton:
-    index = {n: i for i, n in enumerate(names)}
-    pairs = []
-    for i, n in enumerate(names):
-        other = _side_swap(n)
-        if other is not None and other in index and _is_left(n) and index[other] != i:
-            pairs.append((i, index[other]))
-    feet = [-1, -1, -1, -1]
-    for side, left in ((0, True), (2, False)):
-        cands = [i for i, n in enumerate(names) if _side_swap(n) is not None and _is_left(n) == left]
-        ankle = next((i for i in cands if "ankle" in names[i].lower()), None)
-        if ankle is None:
-            ankle = next((i for i in cands if "foot" in names[i].lower() and "toe" not in names[i].lower()), None)
-        toe = next((i for i in cands if "toe" in names[i].lower() and not names[i].endswith(END_SUFFIX)), None)
-        if ankle is not None:
-            feet[side] = ankle
-            if toe is None:
-                kids = [c for c in range(len(names)) if parents[c] == ankle]
-                toe = kids[0] if kids else None
-            feet[side + 1] = -1 if toe is None else toe
-    # lower body: the root plus every subtree that starts at a leg joint
-    leg_words = ("upleg", "upperleg", "thigh", "leg", "hip", "knee", "foot", "ankle", "toe")
-    lower = set()
-    root = int(np.nonzero(parents == -1)[0][0])
-    lower.add(root)
-    for i, n in enumerate(names):
-        low = n.lower()
-        if i != root and any(w in low for w in leg_words) and low not in ("hips", "hip", "pelvis"):
-            lower.add(i)
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(names)):
-            if i not in lower and parents[i] in lower and parents[i] != root:
-                lower.add(i)
-                changed = True
-    upper = tuple(i for i in range(len(names)) if i not in lower)
-    return Skeleton(
-        name=name,
-        joint_names=tuple(names),
-        parents=parents,
-        offsets=offsets,
-        feet=tuple(feet),
-        mirror_pairs=tuple(pairs),
-        upper_body=upper,
-    )
-
-
 def _match_builtin(names: list[str], parents: np.ndarray) -> tuple[Skeleton, np.ndarray] | None:
     """A built-in skeleton with the same joints and tree, and the permutation file -> builtin order."""
     for sk in _builtin_skeletons():
@@ -498,7 +422,7 @@ def read_bvh(path: str | os.PathLike, fps: float | None = None, scale: float | N
         if match:
             sk, perm = match
             return Motion(sk, rate, positions=P[:, perm], meta=meta)
-        return Motion(_guess_skeleton(path.stem, names, parents, None), rate, positions=P, meta=meta)
+        return Motion(recognise_skeleton(path.stem, names, parents), rate, positions=P, meta=meta)
 
     offsets = trans[0] * scale
     offsets[root] = 0.0  # the root's offset is never used: its channels give its position
@@ -510,7 +434,7 @@ def read_bvh(path: str | os.PathLike, fps: float | None = None, scale: float | N
         skeleton = sk.with_offsets(offsets[perm])
         quats = quats[:, perm]
     else:
-        skeleton = _guess_skeleton(path.stem, names, parents, offsets)
+        skeleton = recognise_skeleton(path.stem, names, parents, offsets)
     return Motion(skeleton, rate, rotations=quats, root=root_pos, meta=meta)
 
 

@@ -26,6 +26,12 @@ key                    dtype       meaning
 
 With ``rotations`` the forward kinematics of (rotations, root, offsets, parents) equals ``positions``
 (to float32 precision). Readers need only ``positions``, ``fps``, ``joint_names`` and ``parents``.
+
+A file that gives no feet (``feet`` absent or all -1) or no mirror pairs (``mirror_pairs`` absent or
+empty), e.g. one written by another tool, is completed by
+:func:`~choreo.motion.skeleton.recognise_skeleton`: each of ``feet``, ``mirror_pairs`` and ``upper_body``
+the file lacks comes from the joint names (Bailando's ``lankle``/``rtoes``, Mixamo's ``LeftFoot``,
+``Foot_L``, ...) or, for a 24-joint tree with SMPL's parents, from SMPL-24. What a file does give is kept.
 """
 
 from __future__ import annotations
@@ -33,13 +39,14 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 
 from choreo.errors import ChoreoError
 from choreo.fileio import atomic_path
 from choreo.motion.motion import Motion
-from choreo.motion.skeleton import Skeleton
+from choreo.motion.skeleton import Skeleton, recognise_skeleton
 
 FORMAT_VERSION = 1
 REQUIRED = ("positions", "fps", "joint_names", "parents")
@@ -75,6 +82,21 @@ def write_npz(motion: Motion, path: str | os.PathLike) -> None:
             np.savez(fh, **arrays)
 
 
+def _complete(skeleton: Skeleton, d: dict[str, np.ndarray]) -> Skeleton:
+    """``skeleton`` with the feet / mirror pairs / upper body the file lacks recognised from its names."""
+    no_feet = "feet" not in d or bool(np.all(np.asarray(d["feet"]) == -1))
+    no_pairs = "mirror_pairs" not in d or np.asarray(d["mirror_pairs"]).size == 0
+    if not (no_feet or no_pairs):
+        return skeleton  # a complete file (every file choreo writes for a known body) is read as it is
+    found = recognise_skeleton(skeleton.name, skeleton.joint_names, skeleton.parents, skeleton.offsets, skeleton.dim)
+    return replace(
+        skeleton,
+        feet=found.feet if no_feet else skeleton.feet,
+        mirror_pairs=found.mirror_pairs if no_pairs else skeleton.mirror_pairs,
+        upper_body=found.upper_body if "upper_body" not in d else skeleton.upper_body,
+    )
+
+
 def read_npz(path: str | os.PathLike, fps: float | None = None, scale: float | None = None) -> Motion:
     """Read a choreo npz. ``fps`` overrides the stored rate; ``scale`` multiplies lengths (default 1)."""
     try:
@@ -90,7 +112,7 @@ def read_npz(path: str | os.PathLike, fps: float | None = None, scale: float | N
     if missing:
         raise ChoreoError(f"not a choreo motion npz: missing {', '.join(missing)}", path)
     try:
-        skeleton = Skeleton.from_arrays(d)
+        skeleton = _complete(Skeleton.from_arrays(d), d)
     except ChoreoError as exc:
         raise ChoreoError(exc.message, path) from None
     except (KeyError, ValueError, TypeError) as exc:
