@@ -64,3 +64,36 @@ def features(fixtures_dir: Path) -> dict[str, np.ndarray]:
 def expected(fixtures_dir: Path) -> dict:
     """fixtures/metrics/expected.json: every reference number."""
     return json.loads((fixtures_dir / "metrics" / "expected.json").read_text())
+
+
+# --- OpenPose BODY_25 folders (there is no real OpenPose data in ../shared: tests write their own) ---------
+
+#: BODY_25 joint -> the SMPL-24 joint standing in for it when projecting a 3D dance to keypoints (face points
+#: -> head, toes -> SMPL's foot, heels -> ankle).
+SMPL_FOR_BODY25 = (15, 12, 17, 19, 21, 16, 18, 20, 0, 2, 5, 8, 1, 4, 7, 15, 15, 15, 15, 10, 10, 7, 11, 11, 8)
+
+
+def openpose_frame(points, conf=None) -> dict:
+    """One OpenPose JSON frame: ``points`` (25, 2) image pixels (y down), ``conf`` (25,) or None (all 1)."""
+    kp = []
+    for j in range(25):
+        x, y = points[j]
+        kp += [float(x), float(y), 1.0 if conf is None else float(conf[j])]
+    return {"version": 1.3, "people": [{"person_id": [-1], "pose_keypoints_2d": kp}]}
+
+
+def write_openpose(folder: Path, frames: list[dict], stem: str = "clip") -> Path:
+    """``folder/<stem>_<i>_keypoints.json`` for each frame dict, as OpenPose names them; returns the folder."""
+    folder.mkdir(parents=True)
+    for i, fr in enumerate(frames):
+        (folder / f"{stem}_{i}_keypoints.json").write_text(json.dumps(fr))
+    return folder
+
+
+def smpl_to_openpose_pixels(joints: np.ndarray, pixels_per_metre: float = 200.0, centre=(640.0, 600.0)) -> np.ndarray:
+    """(T, 24, 3) SMPL joints (metres, y-up) -> (T, 25, 2) BODY_25 image pixels (y down).
+
+    An orthographic camera looking along -z: x to the right, the floor's height (y = 0) at ``centre[1]``.
+    """
+    xy = np.asarray(joints, np.float64)[:, list(SMPL_FOR_BODY25), :2] * pixels_per_metre
+    return np.stack([centre[0] + xy[..., 0], centre[1] - xy[..., 1]], axis=-1)

@@ -9,7 +9,16 @@ Three kinds, detected from the folder's content:
 - ``dwm``: Dance with Melody, sequence folders ``DANCE_<style>_<n>`` with ``skeletons.json``,
   ``config.json`` and ``audio.mp3`` (the dance starts ``start_position / 25`` s into the song).
 - ``pairs``: any folder of ``NAME.<bvh|npz|pkl>`` + ``NAME.<wav|mp3|ogg|flac|...>``, optionally with
-  ``train.txt`` / ``test.txt`` (one name per line) in the folder or in ``splits/``.
+  ``train.txt`` / ``test.txt`` (one name per line) in the folder or in ``splits/``. The motion may also be
+  an OpenPose BODY_25 sequence: a sub-folder ``NAME/`` holding ``*_keypoints.json`` frame files (2D, read
+  by :mod:`choreo.motion.formats.keypoints2d`). OpenPose files do not store a frame rate: it is 30 fps
+  (``read_motion``'s default) unless ``NAME/fps.txt`` holds another number (e.g. ``25``); the item
+  carries it as :attr:`Item.fps`. A name with both a motion file and such a folder uses the file.
+
+Detection: a ``motions/`` sub-folder makes ``aistpp`` (unless it is itself an OpenPose sequence, i.e.
+holds ``*_keypoints.json``); a sub-folder with ``skeletons.json`` makes ``dwm``; anything else is
+``pairs``. OpenPose sequence folders never hold ``skeletons.json``, so they cannot be taken for Dance
+with Melody ones.
 
 Splits are deterministic: the official lists where they exist, :data:`DWM_TEST` for Dance with Melody, and
 otherwise every name whose CRC-32 is divisible by 10 (about a tenth) goes to test.
@@ -17,6 +26,7 @@ otherwise every name whose CRC-32 is divisible by 10 (about a tenth) goes to tes
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zlib
@@ -31,6 +41,10 @@ DWM_TEST = ("DANCE_C_4", "DANCE_R_5", "DANCE_W_3", "DANCE_W_17")
 #: motion suffixes of a ``pairs`` folder, in preference order when a name has several.
 PAIR_MOTION_EXTENSIONS = (".npz", ".bvh", ".pkl", ".pickle")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".oga", ".aiff", ".aif", ".opus")
+#: the frame files that make a sub-folder of a ``pairs`` folder an OpenPose sequence.
+OPENPOSE_FRAME_GLOB = "*_keypoints.json"
+#: optional file in an OpenPose sequence folder holding its frame rate (frames per second).
+OPENPOSE_FPS_FILE = "fps.txt"
 _AIST_MUSIC = re.compile(r"_(m[A-Z]{2}\d+)(?:_|$)")
 
 
@@ -43,20 +57,58 @@ class Item:
         motion: the motion file or folder (anything ``read_motion`` reads).
         audio: the song; None when the motion reader supplies it (Dance with Melody: ``meta["audio"]``).
         audio_start: seconds into the song where motion frame 0 is (None: from the motion's meta, else 0).
+        fps: frames per second to read the motion at, for formats that store none (OpenPose folders:
+            from ``fps.txt``); None: the file's own rate or the reader's default. Pass it as
+            ``read_motion(item.motion, fps=item.fps)``.
     """
 
     name: str
     motion: Path
     audio: Path | None = None
     audio_start: float | None = None
+    fps: float | None = None
+
+
+def is_openpose_sequence(path: str | os.PathLike) -> bool:
+    """True for a folder holding OpenPose ``*_keypoints.json`` frame files (and no ``skeletons.json``)."""
+    p = Path(path)
+    if not p.is_dir() or (p / "skeletons.json").exists():
+        return False
+    return any(f.is_file() for f in p.glob(OPENPOSE_FRAME_GLOB))
+
+
+def openpose_fps(folder: str | os.PathLike) -> float | None:
+    """The frame rate in ``folder/fps.txt`` (None when there is no such file).
+
+    Raises:
+        ChoreoError: the file does not hold one positive finite number.
+    """
+    f = Path(folder) / OPENPOSE_FPS_FILE
+    if not f.is_file():
+        return None
+    try:
+        text = f.read_text(errors="replace").strip()
+    except OSError as exc:
+        raise ChoreoError(f"cannot read {OPENPOSE_FPS_FILE} ({exc.strerror})", f) from None
+    try:
+        fps = float(text)
+    except ValueError:
+        msg = f"{OPENPOSE_FPS_FILE} must hold one number (frames per second), got {text[:40]!r}"
+        raise ChoreoError(msg, f) from None
+    if not math.isfinite(fps) or fps <= 0:
+        raise ChoreoError(f"{OPENPOSE_FPS_FILE} must hold a positive frame rate, got {text[:40]!r}", f)
+    return fps
 
 
 def detect_kind(folder: str | os.PathLike) -> str:
-    """``aistpp``, ``dwm`` or ``pairs`` from a folder's content (ChoreoError if it is not a folder)."""
+    """``aistpp``, ``dwm`` or ``pairs`` from a folder's content (ChoreoError if it is not a folder).
+
+    See the module docstring for the rules (OpenPose sequence sub-folders mean ``pairs``).
+    """
     root = Path(folder)
     if not root.is_dir():
         raise ChoreoError("data folder not found" if not root.exists() else "the data path is not a folder", root)
-    if (root / "motions").is_dir():
+    if (root / "motions").is_dir() and not is_openpose_sequence(root / "motions"):
         return "aistpp"
     if any(p.is_dir() and (p / "skeletons.json").exists() for p in root.iterdir()):
         return "dwm"
@@ -138,8 +190,15 @@ def _dwm(root: Path) -> tuple[list[Item], list[str]]:
 def _pairs(root: Path) -> tuple[list[Item], list[str]]:
     motions: dict[str, Path] = {}
     audio: dict[str, Path] = {}
+    folders: dict[str, Path] = {}  # OpenPose sequence folders; a motion file of the same name wins
     for p in sorted(root.iterdir()):
-        if not p.is_file() or p.name.startswith("."):
+        if p.name.startswith("."):
+            continue
+        if p.is_dir():
+            if is_openpose_sequence(p):
+                folders[p.name] = p
+            continue
+        if not p.is_file():
             continue
         suffix = p.suffix.lower()
         if suffix in PAIR_MOTION_EXTENSIONS:
@@ -148,14 +207,25 @@ def _pairs(root: Path) -> tuple[list[Item], list[str]]:
                 motions[p.stem] = p
         elif suffix in AUDIO_EXTENSIONS:
             audio.setdefault(p.stem, p)
+    for name, folder in folders.items():
+        motions.setdefault(name, folder)
     items, problems = [], []
     for name in sorted(set(motions) | set(audio)):
+        motion = motions.get(name)
         if name not in audio:
-            problems.append(f"{motions[name].name}: no music file with the same name")
-        elif name not in motions:
+            label = f"{motion.name}/" if motion.is_dir() else motion.name
+            problems.append(f"{label}: no music file with the same name")
+        elif motion is None:
             problems.append(f"{audio[name].name}: no motion file with the same name")
+        elif motion.is_dir():
+            try:
+                fps = openpose_fps(motion)
+            except ChoreoError as exc:
+                problems.append(f"{name}/: {exc.message}")
+                continue
+            items.append(Item(name, motion, audio[name], 0.0, fps))
         else:
-            items.append(Item(name, motions[name], audio[name], 0.0))
+            items.append(Item(name, motion, audio[name], 0.0))
     return items, problems
 
 
