@@ -145,7 +145,8 @@ def test_blocked_passes_equal_whole_signal(waltz):
     y = waltz[: 10 * SR]
     m1, t1 = spectral.stft_pass(y, SR, mel={}, tuning_bins_per_octave=36)
     m2, t2 = spectral.stft_pass(y, SR, mel={}, tuning_bins_per_octave=36, block_frames=97)
-    np.testing.assert_array_equal(m1, m2)
+    # equal up to float32 rounding: BLAS may pick other kernels (summation orders) for other block shapes
+    np.testing.assert_allclose(m1, m2, rtol=2e-6, atol=1e-6 * float(np.abs(m1).max()))
     assert t1 == t2 == librosa.estimate_tuning(y=y, sr=SR, bins_per_octave=36)
 
     def cens(s):
