@@ -14,7 +14,7 @@ EDGE takes 8.6 s for 1024 frames on a GPU (paper, Table 4; 50 DDIM steps), i.e. 
 Full-size EDGE on a CPU takes minutes per song: with ``--measure-steps K`` (default 5 for ``full`` on the
 CPU, else all steps) only K denoising steps are run and the time is scaled to ``--steps`` (an upper bound:
 the music encoding and stitching, done once, are scaled too). ``--checkpoint`` adds a trained model (e.g.
-the packaged default ``src/choreo/assets/default_model.pt``, included automatically when it exists).
+the packaged default ``src/choreo/assets/edge_dwm.pt``, included automatically when it exists).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = REPO / "src" / "choreo" / "assets" / "default_model.pt"
+DEFAULT_MODEL = REPO / "src" / "choreo" / "assets" / "edge_dwm.pt"
 FPS = 30.0
 EDGE_PUBLISHED_S = 8.6  # seconds for 1024 frames, GPU (EDGE paper)
 
@@ -43,13 +43,14 @@ SONGS = {"1024": 1024, "3min": 5400}
 def build(size: dict, device: str):
     from choreo.data.normalizer import MinMaxNormalizer
     from choreo.data.representation import get_representation
+    from choreo.data.spec import DataSpec
     from choreo.models import build_method
     from choreo.motion.skeleton import SMPL24
 
     rep = get_representation("smpl_rot6d", SMPL24)
     norm = MinMaxNormalizer(-np.ones(rep.dim), np.ones(rep.dim))
     torch.manual_seed(0)
-    return build_method("edge", size, rep, norm, 35).eval().to(device)
+    return build_method("edge", size, DataSpec(rep, norm, 35)).eval().to(device)
 
 
 def load(path: Path, device: str):

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         (out / s).mkdir(parents=True, exist_ok=True)
     (out / "music").mkdir(exist_ok=True)
 
-    ckpt = args.checkpoint or str(REPO / "src/choreo/assets/default_model.pt")
+    ckpt = args.checkpoint or str(REPO / "src/choreo/assets/edge_dwm.pt")
     model = Choreographer.load(ckpt)
     train_names = sorted(p.name for p in data.glob("DANCE_*") if p.is_dir() and p.name not in DWM_TEST)
     timings = []

@@ -11,6 +11,7 @@ import torch
 
 from choreo.data.normalizer import MinMaxNormalizer
 from choreo.data.representation import get_representation
+from choreo.data.spec import DataSpec
 from choreo.motion.motion import Motion
 from choreo.motion.skeleton import SMPL24, Skeleton
 
@@ -98,7 +99,7 @@ def trained_tiny(steps: int = 250, window: int = 16):
     norm = MinMaxNormalizer().fit(np.concatenate(seqs))
     torch.manual_seed(0)
     cfg = dict(TINY, window_frames=window)
-    m = build_method("edge", cfg, rep, norm, 5)
+    m = build_method("edge", cfg, DataSpec(rep, norm, 5))
     opt = torch.optim.Adam(m.parameters(), lr=3e-3)
     m.train()
     for step in range(steps):
@@ -107,7 +108,7 @@ def trained_tiny(steps: int = 250, window: int = 16):
         x = np.stack([seqs[i][s : s + window] for i, s in zip(idx, st, strict=True)])
         mu = np.stack([musics[i][s : s + window] for i, s in zip(idx, st, strict=True)])
         batch = {"motion": torch.as_tensor(norm.normalize(x), dtype=torch.float32), "music": torch.from_numpy(mu)}
-        loss, _ = m.training_loss(batch)
+        loss = m.training_loss(batch)[0].mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -126,26 +127,22 @@ def make_checkpoint(
     ``reference``: a motion to fit the normaliser on (default: synthetic motions for ``rep``).
     """
     from choreo.audio.features import feature_dim
+    from choreo.checkpoint import save_checkpoint
     from choreo.models import build_method
-    from choreo.train.checkpoint import save_checkpoint
 
     rep = rep or rot6d_rep()
     norm = fitted_normalizer(rep) if reference is None else MinMaxNormalizer().fit(rep.encode(reference))
     cfg = dict(TINY, window_frames=window, **over)
     torch.manual_seed(0)
-    m = build_method("edge", cfg, rep, norm, feature_dim(feature_set))
+    spec = DataSpec(rep, norm, feature_dim(feature_set), feature_set, fps, window)
+    m = build_method("edge", cfg, spec)
     state = {
         "method": "edge",
+        "produces": "dance",
         "config": {"method": "edge", "model": cfg},
-        "model_config": cfg,
-        "representation": rep.name,
-        "skeleton": rep.skeleton.to_arrays(),
-        "feature_set": feature_set,
-        "fps": fps,
-        "window_frames": window,
-        "normalizer": norm.state_dict(),
-        "model": m.state_dict(),
-        "ema": m.state_dict(),
+        "spec": spec.state_dict(),
+        "components": m.component_state(),
+        "ema": m.component_state(),
         "step": 0,
     }
     save_checkpoint(path, state)

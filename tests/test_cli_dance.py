@@ -98,7 +98,7 @@ def test_bad_input_is_one_line_and_exit_2(ckpt, tmp_path, data_dir, capsys, monk
     corrupt.write_bytes(b"\x00garbage" * 50)
     fails(capsys, ["dance", song, "-c", str(corrupt), "-o", str(tmp_path)], "bad.ckpt", "corrupt")
 
-    from choreo.train.checkpoint import load_checkpoint, save_checkpoint
+    from choreo.checkpoint import load_checkpoint, save_checkpoint
 
     save_checkpoint(tmp_path / "gan.ckpt", dict(load_checkpoint(ckpt), method="d2m"))
     fails(capsys, ["dance", song, "-c", str(tmp_path / "gan.ckpt")], "gan.ckpt", "d2m")
@@ -109,10 +109,12 @@ def test_bad_input_is_one_line_and_exit_2(ckpt, tmp_path, data_dir, capsys, monk
     fails(capsys, ["dance", "-c", str(ckpt)], "SONG")
     fails(capsys, ["dance", song, "--demo", "-c", str(ckpt)], "not both")
 
-    import choreo.commands.dance as dance_cmd
+    import choreo.packaged as packaged
 
-    monkeypatch.setattr(dance_cmd, "DEFAULT_MODEL", "assets/no_such_model.pt")
-    fails(capsys, ["dance", song], "no default model", "--checkpoint")
+    monkeypatch.setattr(packaged, "INDEX", "no_such_index.json")
+    fails(capsys, ["dance", song], "no default dance model", "--checkpoint")
+    monkeypatch.undo()
+    fails(capsys, ["dance", song, "--model", "nope"], "nope", "no such packaged model", "edge")
     assert not list(tmp_path.glob("*.mp4")) and not list(tmp_path.glob("*.npz"))
 
 

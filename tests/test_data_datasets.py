@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from choreo.audio.features import song_features
+from choreo.data.config import DataConfig
 from choreo.data.datasets import build_dataset
 from choreo.data.representation import get_representation
 from choreo.motion.formats import read_motion
 from choreo.motion.formats.dwm import DWM23
-from choreo.train.config import DataConfig
 
 SEQS = ["DANCE_W_22", "DANCE_W_24"]  # two short waltzes (41 s and 39 s)
 
@@ -117,3 +117,70 @@ def test_test_split_uses_the_training_normaliser(cfg, ds):
     test = build_dataset(test_cfg, "test", normalizer=ds.normalizer)
     assert test.names == ["DANCE_W_17"] and test.normalizer is ds.normalizer
     assert not any(s.mirrored for s in test.sequences)
+
+
+def test_batches_carry_the_motion_at_other_rates_and_the_waveform(cfg, data_dir, cache_dir):
+    """``extra_fps`` and ``audio_sr``: the same seconds of the same dance at 15 fps, and the song's samples."""
+    from dataclasses import replace
+
+    from choreo.audio.io import load_audio
+
+    multi = build_dataset(replace(cfg, extra_fps=[15.0], audio_sr=8000, mirror=False), "train")
+    assert multi.extra_fps == (15.0,) and multi.audio_sr == 8000 and len(multi) == len(multi.window_sequence)
+    spec = multi.spec()
+    assert spec.extra_fps == (15.0,) and spec.audio_sr == 8000 and spec.window_frames == 60
+    rep = multi.representation
+    name = SEQS[1]
+    motion = read_motion(data_dir / "dance_with_melody" / name)
+    m15 = rep.encode(motion.resample(30.0).resample(15.0))
+    start = motion.meta["audio_start"]
+    idx = np.nonzero(multi.window_sequence == 1)[0]
+    for w in (0, len(idx) - 1):
+        b = multi.get([idx[w]])
+        assert b["motion@15"].shape == (1, 30, 73) and b["audio"].shape == (1, 16000)
+        s = 30 * w  # window start at 30 fps: second s / 30
+        got = multi.normalizer.denormalize(b["motion@15"][0].double()).numpy()
+        np.testing.assert_allclose(got, m15[s // 2 : s // 2 + 30], atol=2e-5)
+        y, _ = load_audio(motion.meta["audio"], sr=8000, start=start + s / 30.0, end=start + s / 30.0 + 2.0)
+        # equal but for a few milliseconds at the cuts, where the resampler's filter sees the song's
+        # neighbouring samples in one reading and nothing in the other
+        np.testing.assert_allclose(b["audio"][0].numpy()[40:-40], y[40:15960], atol=2e-4)
+    # the streams survive the cache (a second build reads it) and follow a new normaliser
+    again = build_dataset(replace(cfg, extra_fps=[15.0], audio_sr=8000, mirror=False), "train")
+    for k, v in multi.get([0, 5]).items():
+        torch.testing.assert_close(again.get([0, 5])[k], v)
+
+
+def test_a_2d_openpose_pairs_folder_trains_and_dances(tmp_path, data_dir, cache_dir):
+    """Dance Revolution's setting: OpenPose BODY_25 keypoints (pixels) next to their songs, through choreo train."""
+    import soundfile as sf
+
+    from choreo.audio.io import load_audio
+    from choreo.cli import main
+    from choreo.generate import Choreographer
+    from conftest import openpose_frame, smpl_to_openpose_pixels, write_openpose
+
+    folder = tmp_path / "op_pairs"
+    song, _ = load_audio(data_dir / "cc_music" / "Kevin_MacLeod_-_Vibe_Ace.hq.ogg", sr=22050, end=10.0)
+    for i, name in enumerate(("gBR_sBM_cAll_d04_mBR2_ch08", "gBR_sBM_cAll_d04_mBR2_ch08")):
+        m = read_motion(data_dir / "aistpp_samples" / "annotation" / "motions" / f"{name}.pkl").resample(30.0)
+        px = smpl_to_openpose_pixels(m.crop(60 * i, 60 * i + 240).joint_positions())
+        write_openpose(folder / f"dance{i}", [openpose_frame(p) for p in px], stem=f"dance{i}")
+        sf.write(folder / f"dance{i}.wav", song, 22050)
+    ds = build_dataset(DataConfig(path=str(folder), fps=15.0, window_seconds=2.0, cache_dir=str(cache_dir)), "all")
+    assert ds.kind == "pairs" and ds.representation.name == "keypoints2d" and ds.motion_dim == 50
+    assert any(s.mirrored for s in ds.sequences)  # 2D mirroring is exact
+    cfg = tmp_path / "tiny2d.yaml"
+    cfg.write_text(
+        "method: edge\n"
+        "data: {fps: 15, window_seconds: 2.0, stride_seconds: 0.5}\n"
+        "model: {width: 32, layers: 1, heads: 2, ff_size: 64, music_layers: 1, dropout: 0.0}\n"
+        "train: {steps: 30, batch_size: 8, lr: 2.0e-3, log_every: 5, save_every: 30, threads: 1}\n"
+    )
+    args = ["train", "--config", str(cfg), "--data", str(folder), "--out", str(tmp_path / "run")]
+    assert main([*args, "--cache-dir", str(cache_dir), "--device", "cpu", "--no-progress"]) == 0
+    dancer = Choreographer.load(tmp_path / "run", device="cpu", threads=1)
+    assert dancer.representation.name == "keypoints2d" and dancer.fps == 15.0
+    out = dancer.dance((song[: 22050 * 5], 22050), steps=2, progress=False)
+    assert out.skeleton.name == "body25" and out.positions.shape == (75, 25, 2) and np.isfinite(out.positions).all()
+    assert out.meta.get("units") == "pixels"

@@ -9,10 +9,13 @@ import pytest
 
 from choreo.audio.demo import demo_song, write_wav
 from choreo.cli import main as cli_main
+from choreo.data.config import DataConfig
 from choreo.data.datasets import build_dataset
 from choreo.data.sources import DWM_TEST, detect_kind, list_items, split_items
 from choreo.errors import ChoreoError
-from choreo.train.config import DataConfig
+from choreo.motion import BODY25
+from choreo.motion.formats import read_motion
+from conftest import openpose_frame, write_openpose
 
 AIST = (
     "gBR_sBM_cAll_d04_mBR2_ch08",
@@ -152,3 +155,64 @@ def test_nothing_usable_is_an_error_and_the_cli_exits_2_with_one_line(tmp_path, 
     rc = cli_main([*args, "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "run2")])
     assert rc == 2 and "data folder not found" in capsys.readouterr().err
     np.testing.assert_equal(sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")), [])
+
+
+def _openpose_sequence(folder, n_frames=6):
+    base = np.stack([300.0 + np.arange(25) * 4.0, 200.0 + np.arange(25) * 6.0], axis=1)
+    return write_openpose(folder, [openpose_frame(base + [2.0 * t, 0.0]) for t in range(n_frames)], folder.name)
+
+
+def test_pairs_folder_of_openpose_sequences(tmp_path, data_dir):
+    """Sub-folders of *_keypoints.json next to NAME.<audio> are pairs; fps.txt sets their frame rate."""
+    root = tmp_path / "dr"
+    _openpose_sequence(root / "ballet_1")
+    _openpose_sequence(root / "hiphop_2", n_frames=4)
+    (root / "ballet_1.wav").touch()
+    (root / "hiphop_2.mp3").touch()
+    (root / "hiphop_2" / "fps.txt").write_text("25\n")
+    _openpose_sequence(root / "lonely")  # no music
+    (root / "notes").mkdir()  # a folder without keypoints is not a motion
+    (root / "notes" / "readme.json").write_text("{}")
+    (root / "notes.wav").touch()
+    assert detect_kind(root) == "pairs"
+    items, problems, kind = list_items(root)
+    assert kind == "pairs" and [it.name for it in items] == ["ballet_1", "hiphop_2"]
+    assert [it.motion for it in items] == [root / "ballet_1", root / "hiphop_2"]
+    assert [it.audio.name for it in items] == ["ballet_1.wav", "hiphop_2.mp3"]
+    assert [it.fps for it in items] == [None, 25.0] and items[0].audio_start == 0.0
+    assert problems == ["lonely/: no music file with the same name", "notes.wav: no motion file with the same name"]
+    m = read_motion(items[1].motion, fps=items[1].fps)
+    assert m.skeleton is BODY25 and m.fps == 25 and m.n_frames == 4
+    assert read_motion(items[0].motion, fps=items[0].fps).fps == 30  # read_motion's OpenPose default
+
+    # a motion file of the same name wins over the folder; a bad fps.txt is one problem line
+    (root / "ballet_1.npz").touch()
+    (root / "hiphop_2" / "fps.txt").write_text("fast")
+    items, problems, _ = list_items(root)
+    assert [(it.name, it.motion.name) for it in items] == [("ballet_1", "ballet_1.npz")]
+    assert "hiphop_2/: fps.txt must hold one number (frames per second), got 'fast'" in problems
+    (root / "hiphop_2" / "fps.txt").write_text("0")
+    assert "hiphop_2/: fps.txt must hold a positive frame rate, got '0'" in list_items(root)[1]
+
+
+def test_openpose_sequences_do_not_change_dwm_or_aistpp_detection(tmp_path, data_dir, aist_folder):
+    assert detect_kind(data_dir / "dance_with_melody") == "dwm"
+    items, problems, kind = list_items(data_dir / "dance_with_melody")
+    assert kind == "dwm" and len(items) == 38 and problems == []
+    # Dance with Melody sequences with an OpenPose folder beside them: still dwm
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "DANCE_C_4").symlink_to(data_dir / "dance_with_melody" / "DANCE_C_4")
+    _openpose_sequence(mixed / "extra")
+    (mixed / "extra.wav").touch()
+    assert detect_kind(mixed) == "dwm"
+    # AIST++ with an OpenPose folder beside it: still aistpp
+    _openpose_sequence(aist_folder / "extra")
+    (aist_folder / "extra.wav").touch()
+    assert detect_kind(aist_folder) == "aistpp"
+    # only an OpenPose sequence that happens to be called "motions" is not AIST++
+    pairs = tmp_path / "pairs"
+    _openpose_sequence(pairs / "motions")
+    (pairs / "motions.wav").touch()
+    items, problems, kind = list_items(pairs)
+    assert kind == "pairs" and [it.name for it in items] == ["motions"] and problems == []

@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 
 from choreo.cli import main
-from choreo.commands.dance import default_checkpoint
 from choreo.motion.formats import read_motion
+from choreo.packaged import packaged_models, resolve_model
+
+
+def default_checkpoint():
+    return resolve_model(None, produces="dance")
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +44,45 @@ def test_demo_writes_the_three_files(tmp_path):
     assert np.percentile(feet_y, 5) > -0.2 and np.percentile(feet_y, 50) < 0.3
     assert np.all(p[:, sk.index("left_head"), 1] > p[:, sk.index("pelvis"), 1])
     assert 1.2 < np.median(p[..., 1].max(axis=1) - p[..., 1].min(axis=1)) < 2.0
+
+
+def test_models_lists_the_packaged_model(capsys):
+    import json
+
+    assert [m.name for m in packaged_models()] == ["edge"]
+    assert main(["models"]) == 0
+    text = capsys.readouterr().out
+    assert "edge  (default)" in text and "makes dance with edge at 25 fps" in text and "research use only" in text
+    assert main(["models", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["method"] == "edge" and row["fps"] == 25.0 and row["skeleton"] == "dwm23" and row["default"]
+    assert 1 < row["size_mb"] < 20 and "Dance with Melody" in row["data"]
+
+
+def test_choreo_load_by_name_gives_a_dance_generator():
+    import choreo
+    from choreo.generate import Choreographer
+
+    model = choreo.load("edge", device="cpu", threads=1)
+    assert isinstance(model, Choreographer) and model.checkpoint == str(default_checkpoint())
+    assert model.method.sampling_defaults() == {"guidance": 2.0, "steps": 50, "sampler": "ddim", "eta": 1.0}
+    assert "Dance with Melody" in model.info["data"]
+
+
+def test_sampling_settings_saved_in_the_checkpoint_are_honoured(tmp_path):
+    """A copy of the default model whose config says guidance 1 and 10 steps, run with no sampling flags, gives
+    exactly the dance that --guidance 1 --steps 10 gives with the original."""
+    from choreo.checkpoint import load_checkpoint, save_checkpoint
+
+    state = load_checkpoint(default_checkpoint())
+    state["config"]["model"].update(guidance=1.0, steps=10)
+    save_checkpoint(tmp_path / "g1s10.pt", state)
+    common = ["dance", "--demo", "--seconds", "3", "--format", "npz", "--no-progress", "--threads", "1", "--seed", "3"]
+    assert main([*common, "-c", str(tmp_path / "g1s10.pt"), "-o", str(tmp_path / "copy")]) == 0
+    assert main([*common, "--guidance", "1", "--steps", "10", "-o", str(tmp_path / "flags")]) == 0
+    assert main([*common, "-o", str(tmp_path / "plain")]) == 0
+    copy, flags, plain = (read_motion(tmp_path / d / "demo.npz") for d in ("copy", "flags", "plain"))
+    np.testing.assert_array_equal(copy.positions, flags.positions)
+    assert copy.meta["guidance"] == 1.0 and copy.meta["steps"] == 10
+    assert plain.meta["guidance"] == 2.0 and plain.meta["steps"] == 50
+    assert np.abs(plain.positions - flags.positions).max() > 1e-2

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from choreo.data.spec import DataSpec
 from choreo.errors import ChoreoError
 from choreo.models import METHODS, build_method
 from choreo.models.denoiser import EdgeDenoiser
@@ -46,7 +47,7 @@ def test_default_config_is_edges():
 def test_full_size_parameter_count_is_edges_order():
     # EDGE's DanceDecoder with baseline features has about 50 M parameters
     rep = positions_rep()
-    m = build_method("edge", {}, rep, fitted_normalizer(rep), 35)
+    m = build_method("edge", {}, DataSpec(rep, fitted_normalizer(rep), 35))
     n = sum(p.numel() for p in m.parameters())
     assert 35e6 < n < 60e6
 
@@ -102,7 +103,7 @@ def _method(seed=0, rep=None, **over):
     torch.manual_seed(seed)
     cfg = dict(TINY)
     cfg.update(over)
-    return build_method("edge", cfg, rep, fitted_normalizer(rep), 5), rep
+    return build_method("edge", cfg, DataSpec(rep, fitted_normalizer(rep), 5)), rep
 
 
 def _batch(m, rep, B=4, T=16, seed=0):
@@ -114,13 +115,14 @@ def _batch(m, rep, B=4, T=16, seed=0):
 def test_registry_and_training_loss_runs_and_backprops():
     assert "edge" in METHODS
     with pytest.raises(ChoreoError, match="unknown method"):
-        build_method("nope", {}, None, None, 3)
+        build_method("nope", {}, DataSpec(None, None, 3))
     m, rep = _method()
     assert isinstance(m, EdgeMethod)
     m.train()
-    loss, logs = m.training_loss(_batch(m, rep))
-    assert loss.ndim == 0 and torch.isfinite(loss)
-    assert set(logs) == {"loss", "x0", "vel", "fk", "foot"}
+    per_sample, logs = m.training_loss(_batch(m, rep))
+    assert per_sample.shape == (4,) and torch.isfinite(per_sample).all()
+    assert set(logs) == {"x0", "vel", "fk", "foot"} and all(v.shape == (4,) for v in logs.values())
+    loss = per_sample.mean()
     loss.backward()
     grads = [p.grad for p in m.parameters() if p.requires_grad]
     assert all(g is not None for g in grads[:5])
@@ -129,7 +131,7 @@ def test_registry_and_training_loss_runs_and_backprops():
     m.eval()
     a, _ = m.training_loss(_batch(m, rep))
     b, _ = m.training_loss(_batch(m, rep))
-    assert float(a.detach()) == float(b.detach())
+    assert torch.equal(a.detach(), b.detach())
 
 
 @pytest.mark.parametrize("rep_fn", [positions_rep, rot6d_rep])
@@ -142,6 +144,9 @@ def test_loss_terms_by_hand(rep_fn):
     pred[:, :, 0] = 0.99  # left-foot contact "on" (real contact > 0.95 once denormalised)
     m.denoiser.forward = lambda *a, **k: pred
     total, logs = m.training_loss(batch)
+    # per-sample terms: the batch means are the terms' definitions over the whole batch (equal sizes)
+    logs = {k: float(v.mean()) for k, v in logs.items()}
+    total = total.mean()
     norm = m.normalizer
     x0_loss = float(((pred - x0) ** 2).mean())
     vel = lambda z: z[:, 1:, 4:] - z[:, :-1, 4:]  # noqa: E731
@@ -169,7 +174,7 @@ def test_a_few_steps_of_training_reduce_the_loss():
     m.train()
     first = None
     for _ in range(60):
-        loss, _ = m.training_loss(batch)
+        loss = m.training_loss(batch)[0].mean()
         first = float(loss.detach()) if first is None else first
         opt.zero_grad()
         loss.backward()
@@ -192,4 +197,4 @@ def test_training_loss_under_bf16_autocast():
     m, rep = _method()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         loss, logs = m.training_loss(_batch(m, rep))
-    assert torch.isfinite(loss)
+    assert torch.isfinite(loss).all()

@@ -99,7 +99,7 @@ def test_bad_checkpoints(tmp_path, run_dir):
     with pytest.raises(ChoreoError, match="no checkpoint"):
         Choreographer.load(tmp_path)
 
-    from choreo.train.checkpoint import load_checkpoint, save_checkpoint
+    from choreo.checkpoint import load_checkpoint, save_checkpoint
 
     state = load_checkpoint(run_dir / "last.ckpt")
     other = dict(state, method="d2m")
@@ -107,12 +107,12 @@ def test_bad_checkpoints(tmp_path, run_dir):
     with pytest.raises(ChoreoError, match="'d2m' checkpoint") as err:
         Choreographer.load(tmp_path / "other.ckpt")
     assert str(tmp_path / "other.ckpt") in str(err.value)
-    wrong = dict(state, model_config=dict(state["model_config"], width=64))
-    save_checkpoint(tmp_path / "wrong.ckpt", wrong)
+    config = dict(state["config"], model=dict(state["config"]["model"], width=64))
+    save_checkpoint(tmp_path / "wrong.ckpt", dict(state, config=config))
     with pytest.raises(ChoreoError, match="do not fit"):
         Choreographer.load(tmp_path / "wrong.ckpt")
-    save_checkpoint(tmp_path / "partial.ckpt", {k: v for k, v in state.items() if k != "normalizer"})
-    with pytest.raises(ChoreoError, match="normalizer"):
+    save_checkpoint(tmp_path / "partial.ckpt", {k: v for k, v in state.items() if k != "spec"})
+    with pytest.raises(ChoreoError, match="spec"):
         Choreographer.load(tmp_path / "partial.ckpt")
 
 

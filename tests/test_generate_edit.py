@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from choreo.data.spec import DataSpec
 from choreo.errors import ChoreoError
 from choreo.models import build_method
 from choreo.models.editing import Edit, build_constraint, joint_indices
@@ -35,7 +36,7 @@ def one_thread():
 
 def untrained(rep, seed=0):
     torch.manual_seed(seed)
-    return build_method("edge", TINY, rep, fitted_normalizer(rep), 5).eval()
+    return build_method("edge", TINY, DataSpec(rep, fitted_normalizer(rep), 5)).eval()
 
 
 def dance(m, L, edits, chunk=32, seed=0):

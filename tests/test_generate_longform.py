@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from choreo.data.spec import DataSpec
 from choreo.errors import ChoreoError
 from choreo.models import build_method
 from choreo.models.edge import make_blend
@@ -25,7 +26,7 @@ def one_thread():
 def untrained(rep=None, seed=0, **over):
     rep = rep or positions_rep()
     torch.manual_seed(seed)
-    return build_method("edge", dict(TINY, **over), rep, fitted_normalizer(rep), 5).eval()
+    return build_method("edge", dict(TINY, **over), DataSpec(rep, fitted_normalizer(rep), 5)).eval()
 
 
 def frame_speeds(rep, x: np.ndarray) -> np.ndarray:
@@ -147,8 +148,8 @@ def test_four_minute_song_in_one_call_without_seams_in_bounded_memory():
     assert med < 1.25 and top < 1.25, (med, top)
 
     # the same check catches seams: windows sampled independently and laid end to end
-    indep = m.sample(music[: L // 16 * 16].reshape(-1, 16, 5)[:60], steps=6, guidance=1.0, seed=0)
-    med_bad, _ = seam_ratios(frame_speeds(rep, indep.reshape(-1, rep.dim)), 16)
+    indep = m.generate(music[: 60 * 16], steps=6, guidance=1.0, seed=0, coupled=False)
+    med_bad, _ = seam_ratios(frame_speeds(rep, indep), 16)
     assert med_bad > 1.5
 
 
@@ -170,8 +171,8 @@ def test_same_seed_same_dance_other_seed_other_dance():
     c = m.generate(music, steps=4, seed=8)
     assert np.array_equal(a, b)
     assert np.abs(a - c).max() > 1e-2
-    s1 = m.sample(music[None, :16], steps=4, seed=7)
-    s2 = m.sample(music[None, :16], steps=4, seed=7)
+    s1 = m.generate(music[:16], steps=4, seed=7)
+    s2 = m.generate(music[:16], steps=4, seed=7)
     assert np.array_equal(s1, s2)
 
 
@@ -185,20 +186,20 @@ def test_any_length(L):
 @pytest.mark.parametrize("sampler,eta", [("ddim", 0.0), ("ddim", 1.0), ("ddpm", 1.0)])
 def test_samplers_give_right_shapes(sampler, eta):
     m = untrained()
-    out = m.sample(np.stack([music_for(16), music_for(16, 1.0)]), steps=7, sampler=sampler, eta=eta, seed=1)
-    assert out.shape == (2, 16, m.representation.dim) and np.isfinite(out).all()
+    out = m.generate(music_for(16, 1.0), steps=7, sampler=sampler, eta=eta, seed=1)
+    assert out.shape == (16, m.representation.dim) and np.isfinite(out).all()
     with pytest.raises(ChoreoError):
-        m.sample(music_for(16)[None], steps=2, sampler="plms")
+        m.generate(music_for(16), steps=2, sampler="plms")
     with pytest.raises(ChoreoError):
-        m.sample(music_for(16)[None], steps=0)
+        m.generate(music_for(16), steps=0)
 
 
 def test_guidance_zero_ignores_the_music_and_one_uses_it():
     m = untrained()
-    a, b = music_for(16, 0.0)[None], (3 * music_for(16, 2.0))[None]
-    u1, u2 = m.sample(a, steps=4, guidance=0.0, seed=2), m.sample(b, steps=4, guidance=0.0, seed=2)
+    a, b = music_for(16, 0.0), 3 * music_for(16, 2.0)
+    u1, u2 = m.generate(a, steps=4, guidance=0.0, seed=2), m.generate(b, steps=4, guidance=0.0, seed=2)
     np.testing.assert_allclose(u1, u2, atol=1e-5)
-    c1, c2 = m.sample(a, steps=4, guidance=1.0, seed=2), m.sample(b, steps=4, guidance=1.0, seed=2)
+    c1, c2 = m.generate(a, steps=4, guidance=1.0, seed=2), m.generate(b, steps=4, guidance=1.0, seed=2)
     assert np.abs(c1 - c2).max() > 1e-3
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import yaml
 
+from choreo import checkpoint as ck
 from choreo.data.normalizer import MinMaxNormalizer
+from choreo.data.representation import get_representation
+from choreo.data.spec import DataSpec
 from choreo.errors import ChoreoError
-from choreo.motion.skeleton import SMPL24, Skeleton
-from choreo.train import checkpoint as ck
-from choreo.train.adan import Adan
+from choreo.motion.skeleton import SMPL24
+from choreo.optim.adan import Adan
 from choreo.train.config import RunConfig, builtin_configs
 from choreo.train.ema import EMA
 from choreo.train.sampling import GlobalBatchSampler, mix_seed
@@ -84,20 +85,18 @@ def test_config_rejects_unknown_keys_and_bad_types(tmp_path):
         RunConfig.load("no_such_config")
 
 
-def test_shipped_configs_match_repo_configs_and_edge_settings():
-    assert {"edge", "edge_tiny"} <= set(builtin_configs())
-    for name in ("edge", "edge_tiny"):
-        repo = (REPO / "configs" / f"{name}.yaml").read_text()
-        shipped = (REPO / "src" / "choreo" / "configs" / f"{name}.yaml").read_text()
-        assert repo == shipped, f"configs/{name}.yaml and src/choreo/configs/{name}.yaml differ"
+def test_builtin_configs_load_and_edge_has_the_papers_settings():
+    assert {"default", "edge", "edge_tiny"} <= set(builtin_configs())
+    for name in builtin_configs():
         RunConfig.load(name)
     edge = RunConfig.load("edge")
     assert (edge.data.fps, edge.data.window_seconds, edge.data.stride_seconds) == (30.0, 5.0, 0.5)
     assert edge.data.feature_set == "baseline35" and edge.data.window_frames == 150
     assert (edge.train.optimizer, edge.train.lr, edge.train.weight_decay) == ("adan", 4e-4, 0.02)
     assert (edge.train.batch_size, edge.train.ema_decay) == (128, 0.9999)
-    model = yaml.safe_load((REPO / "configs" / "edge.yaml").read_text())["model"]
-    assert model["width"] == 512 and model["layers"] == 8
+    assert edge.model["width"] == 512 and edge.model["layers"] == 8
+    # one source of configs: the package's (the repository has no second copy to drift)
+    assert not (REPO / "configs").exists()
 
 
 # --- Adan ---------------------------------------------------------------------------------------------
@@ -182,33 +181,68 @@ def test_sampler_covers_every_item_once_per_epoch_and_is_deterministic():
 
 
 # --- checkpoints --------------------------------------------------------------------------------------
+def _spec() -> DataSpec:
+    rep = get_representation("smpl_rot6d", SMPL24, 0.4)
+    return DataSpec(rep, MinMaxNormalizer().fit(np.eye(3)), 35, "baseline35", 30.0, 150)
+
+
 def _state(step: int) -> dict:
     return {
         "method": "edge",
+        "produces": "dance",
         "config": RunConfig().to_dict(),
-        "model_config": {},
-        "representation": "smpl_rot6d",
-        "skeleton": SMPL24.to_arrays(),
-        "feature_set": "baseline35",
-        "fps": 30.0,
-        "window_frames": 150,
-        "normalizer": MinMaxNormalizer().fit(np.eye(3)).state_dict(),
-        "model": {"w": torch.full((4,), float(step))},
-        "ema": {"w": torch.zeros(4)},
-        "optimizer": {"state": {}, "param_groups": []},
+        "spec": _spec().state_dict(),
+        "components": {"denoiser": {"w": torch.full((4,), float(step))}},
+        "ema": {"denoiser": {"w": torch.zeros(4)}},
+        "optimizers": {"main": {"state": {}, "param_groups": []}},
         "step": step,
         "rng": {"numpy_keys": np.arange(3, dtype=np.uint32)},
     }
 
 
-def test_checkpoint_round_trip_and_skeleton(tmp_path):
+def test_checkpoint_round_trip_and_spec(tmp_path):
     ck.save_checkpoint(tmp_path / "a.ckpt", _state(5))
     s = ck.load_checkpoint(tmp_path / "a.ckpt")
-    assert s["format"] == "choreo-checkpoint" and s["version"] == 1 and s["step"] == 5
-    sk = Skeleton.from_arrays(s["skeleton"])
+    assert s["format"] == "choreo-checkpoint" and s["version"] == 2 and s["step"] == 5
+    spec = DataSpec.from_state_dict(s["spec"])
+    sk = spec.representation.skeleton
     assert sk.same_structure(SMPL24) and sk.mirror_pairs == SMPL24.mirror_pairs
     np.testing.assert_array_equal(sk.offsets, SMPL24.offsets)
-    torch.testing.assert_close(s["model"]["w"], torch.full((4,), 5.0))
+    assert spec.representation.name == "smpl_rot6d" and spec.representation.contact_speed == 0.4
+    assert (spec.feature_dim, spec.feature_set, spec.fps, spec.window_frames) == (35, "baseline35", 30.0, 150)
+    np.testing.assert_array_equal(spec.normalizer.hi, [1, 1, 1])
+    torch.testing.assert_close(s["components"]["denoiser"]["w"], torch.full((4,), 5.0))
+
+
+def test_version_1_checkpoints_are_upgraded(tmp_path):
+    """A run written before named components: whole-method state dicts, data settings at the top level."""
+    v1 = {
+        "format": "choreo-checkpoint",
+        "version": 1,
+        "method": "edge",
+        "config": {**RunConfig().to_dict(), "model": {"width": 8}},
+        "model_config": {"width": 64},
+        "representation": "smpl_rot6d",
+        "skeleton": SMPL24.to_arrays(),
+        "feature_set": "baseline35",
+        "fps": 25.0,
+        "window_frames": 125,
+        "normalizer": MinMaxNormalizer().fit(np.eye(3)).state_dict(),
+        "model": {"denoiser.music_proj.weight": torch.zeros(64, 35), "denoiser.b": torch.ones(2)},
+        "ema": {"denoiser.music_proj.weight": torch.ones(64, 35), "denoiser.b": torch.ones(2)},
+        "optimizer": {"state": {}, "param_groups": []},
+        "ema_updates": 7,
+        "step": 9,
+    }
+    ck.save_checkpoint(tmp_path / "v1.ckpt", v1)
+    s = ck.load_checkpoint(tmp_path / "v1.ckpt")
+    assert s["version"] == 2 and s["step"] == 9 and s["produces"] == "dance"
+    assert set(s["components"]) == {"denoiser"} and set(s["components"]["denoiser"]) == {"music_proj.weight", "b"}
+    torch.testing.assert_close(s["ema"]["denoiser"]["music_proj.weight"], torch.ones(64, 35))
+    assert s["ema_updates"] == {"denoiser": 7} and set(s["optimizers"]) == {"main"}
+    assert s["config"]["model"] == {"width": 64}  # version 1 built the model from model_config
+    spec = DataSpec.from_state_dict(s["spec"])
+    assert (spec.feature_dim, spec.fps, spec.window_frames, spec.representation.contact_speed) == (35, 25.0, 125, 0.3)
 
 
 def test_run_checkpoints_keep_last_k_and_last_points_at_newest(tmp_path):
@@ -241,11 +275,13 @@ def test_bad_checkpoints_are_clear_errors(tmp_path):
 
 def test_export_inference_drops_training_state(tmp_path):
     big = _state(3)
-    big["optimizer"] = {"state": {0: {"m": torch.zeros(10_000)}}, "param_groups": []}
+    big["components"]["critic"] = {"v": torch.ones(3)}  # no EMA for this one: its trained weights are kept
+    big["optimizers"] = {"main": {"state": {0: {"m": torch.zeros(10_000)}}, "param_groups": []}}
     ck.save_checkpoint(tmp_path / "full.ckpt", big)
-    ck.export_inference(tmp_path / "full.ckpt", tmp_path / "slim.ckpt", dtype=torch.float16)
+    ck.export_inference(tmp_path / "full.ckpt", tmp_path / "slim.ckpt", dtype=torch.float16, info={"data": "x"})
     slim = ck.load_checkpoint(tmp_path / "slim.ckpt")
-    assert "optimizer" not in slim and "rng" not in slim and slim["model"] is None
-    assert slim["ema"]["w"].dtype == torch.float16
-    assert slim["normalizer"] == big["normalizer"] and slim["window_frames"] == 150
+    assert "optimizers" not in slim and "rng" not in slim and set(slim["components"]) == {"critic"}
+    assert slim["ema"]["denoiser"]["w"].dtype == torch.float16
+    assert slim["components"]["critic"]["v"].dtype == torch.float16
+    assert slim["spec"] == big["spec"] and slim["info"] == {"data": "x"}
     assert (tmp_path / "slim.ckpt").stat().st_size < (tmp_path / "full.ckpt").stat().st_size

@@ -11,12 +11,8 @@ import pytest
 import torch
 import yaml
 
+from choreo import checkpoint as ck
 from choreo.cli import main as cli_main
-from choreo.data.normalizer import MinMaxNormalizer
-from choreo.data.representation import get_representation
-from choreo.models import build_method
-from choreo.motion.skeleton import Skeleton
-from choreo.train import checkpoint as ck
 from choreo.train.trainer import read_log
 
 SEQS = ["DANCE_W_22", "DANCE_W_24"]
@@ -30,7 +26,6 @@ TINY = {
         "ff_size": 64,
         "dropout": 0.0,  # dropout masks differ per process; everything else is drawn per sample
         "music_layers": 1,
-        "window_frames": 60,
     },
     "train": {"batch_size": 8, "lr": 2.0e-3, "ema_decay": 0.99, "log_every": 1, "save_every": 4, "threads": 1},
 }
@@ -55,7 +50,7 @@ def _train(tiny, data_dir, cache_dir, out, *extra) -> int:
 
 def _final(run):
     s = ck.load_checkpoint(run)
-    return s["model"], s
+    return s["components"]["denoiser"], s
 
 
 def test_edge_learns_on_dance_with_melody_in_200_steps(tiny, data_dir, cache_dir, tmp_path):
@@ -71,12 +66,12 @@ def test_edge_learns_on_dance_with_melody_in_200_steps(tiny, data_dir, cache_dir
     assert sorted(p.name for p in run.glob("step_*.ckpt")) == [f"step_{s:06d}.ckpt" for s in (192, 196, 200)]
     # the checkpoint rebuilds the method with nothing else (what inference does)
     slim = ck.load_checkpoint(tmp_path / "slim.ckpt")
-    assert "optimizer" not in slim and slim["ema"] is not None and slim["representation"] == "positions"
-    rep = get_representation(slim["representation"], Skeleton.from_arrays(slim["skeleton"]))
-    norm = MinMaxNormalizer.from_state_dict(slim["normalizer"])
-    method = build_method(slim["method"], slim["model_config"], rep, norm, 35)
-    method.load_state_dict(slim["ema"])
-    assert slim["fps"] == 30.0 and slim["window_frames"] == 60 and slim["feature_set"] == "baseline35"
+    assert "optimizers" not in slim and set(slim["ema"]) == {"denoiser"} and not slim["components"]
+    spec = slim["spec"]
+    assert spec["representation"] == "positions" and spec["contact_speed"] == 0.3 and spec["feature_dim"] == 35
+    assert spec["fps"] == 30.0 and spec["window_frames"] == 60 and spec["feature_set"] == "baseline35"
+    method, _ = ck.load_method(tmp_path / "slim.ckpt", device="cpu")
+    torch.testing.assert_close(method.denoiser.state_dict(), slim["ema"]["denoiser"], rtol=0, atol=0)
 
 
 def test_resumed_run_equals_the_uninterrupted_one(tiny, data_dir, cache_dir, tmp_path):
@@ -88,8 +83,8 @@ def test_resumed_run_equals_the_uninterrupted_one(tiny, data_dir, cache_dir, tmp
     assert sa["step"] == sb["step"] == 8
     for k in a:
         torch.testing.assert_close(b[k], a[k], rtol=0, atol=0)
-    for k in sa["ema"]:
-        torch.testing.assert_close(sb["ema"][k], sa["ema"][k], rtol=0, atol=0)
+    for k in sa["ema"]["denoiser"]:
+        torch.testing.assert_close(sb["ema"]["denoiser"][k], sa["ema"]["denoiser"][k], rtol=0, atol=0)
     la, lb = read_log(tmp_path / "straight" / "log.csv"), read_log(tmp_path / "split" / "log.csv")
     for key in ("step", "loss", "x0", "vel", "fk", "foot"):
         assert [r[key] for r in la] == [r[key] for r in lb], key

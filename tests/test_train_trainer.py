@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from choreo import checkpoint as ck
 from choreo.errors import ChoreoError
-from choreo.train import checkpoint as ck
+from choreo.optim import lr_factor
 from choreo.train.config import RunConfig
 from choreo.train.trainer import Trainer, read_log
 
@@ -26,18 +27,44 @@ TOY_SRC = textwrap.dedent(
     from torch import nn
 
     from choreo.data.windows import WindowDataset
+    from choreo.models.method import Method, Optimization
     from choreo.motion.skeleton import SMPL24
+    from choreo.optim import build_optimizer, warmup_schedule
 
 
-    class Toy(nn.Module):
-        """Denoise x from a per-sample random mix with noise; every draw comes from batch["seed"]."""
+    class Toy(Method):
+        """Denoise x from a per-sample random mix with noise; every draw comes from batch["seed"].
 
-        def __init__(self, dim, feature_dim):
-            super().__init__()
+        With ``gan=True`` a critic joins with its own optimiser (Adam, betas (0.5, 0.9)), stepped first at every
+        step, and the denoiser also tries to fool it: two phases, two optimisers, as D2M-GAN trains.
+        """
+
+        name = "toy"
+
+        def __init__(self, spec, gan=False):
+            super().__init__(None, spec)
+            dim, feature_dim = spec.representation.dim, spec.feature_dim
             self.net = nn.Sequential(nn.Linear(dim + feature_dim + 1, 32), nn.GELU(), nn.Linear(32, dim))
             self.unused = nn.Linear(2, 2)  # never gets a gradient: must not break the data-parallel path
+            self.gan = gan
+            if gan:
+                self.critic = nn.Sequential(nn.Linear(dim, 16), nn.GELU(), nn.Linear(16, 1))
 
-        def training_loss(self, batch):
+        def configure_optimizers(self, train):
+            if not self.gan:
+                return super().configure_optimizers(train)
+            net = list(self.net.parameters()) + list(self.unused.parameters())
+            opt = build_optimizer(net, train)
+            crit = build_optimizer(self.critic.parameters(), train, optimizer="adam", betas=(0.5, 0.9))
+            return {
+                "critic": Optimization(crit),
+                "main": Optimization(opt, warmup_schedule(opt, train.warmup_steps, train.steps, train.schedule)),
+            }
+
+        def phases(self, step):
+            return ("critic", "main") if self.gan else ("main",)
+
+        def _denoise(self, batch):
             x, m = batch["motion"], batch["music"]
             ts, noises = [], []
             for s in batch["seed"].tolist():
@@ -46,10 +73,21 @@ TOY_SRC = textwrap.dedent(
                 noises.append(torch.randn(x.shape[1:], generator=g))
             t = torch.stack(ts).to(x)[:, :, None].expand(-1, x.shape[1], 1)
             xt = x * (1 - t) + torch.stack(noises).to(x) * t
-            pred = self.net(torch.cat([xt, m, t], -1))
-            mse = ((pred - x) ** 2).mean()
-            vel = ((pred[:, 1:] - pred[:, :-1] - x[:, 1:] + x[:, :-1]) ** 2).mean()
-            return mse + vel, {"mse": mse.detach(), "vel": float(vel.detach())}
+            return self.net(torch.cat([xt, m, t], -1))
+
+        def training_loss(self, batch, phase, step, epoch):
+            x = batch["motion"]
+            pred = self._denoise(batch)
+            if phase == "critic":
+                real = torch.relu(1 - self.critic(x)).mean((1, 2))
+                fake = torch.relu(1 + self.critic(pred.detach())).mean((1, 2))
+                return real + fake, {"critic_real": real.detach()}
+            mse = ((pred - x) ** 2).mean((1, 2))
+            vel = ((pred[:, 1:] - pred[:, :-1] - x[:, 1:] + x[:, :-1]) ** 2).mean((1, 2))
+            loss = mse + vel
+            if self.gan:
+                loss = loss - 0.1 * self.critic(pred).mean((1, 2))
+            return loss, {"mse": mse.detach(), "vel": float(vel.detach().mean())}
 
 
     def toy_dataset():
@@ -59,17 +97,21 @@ TOY_SRC = textwrap.dedent(
             t = np.arange(T)[:, None] / 10.0
             motions.append(np.sin(t * rng.uniform(0.5, 2.0, 6) + rng.uniform(0, 6, 6)) * rng.uniform(1, 3, 6))
             music.append(np.cos(t * rng.uniform(0.5, 2.0, 3)))
-        rep = types.SimpleNamespace(name="toy", skeleton=SMPL24, dim=6)
+        rep = types.SimpleNamespace(name="toy", skeleton=SMPL24, dim=6, contact_speed=0.3)
         return WindowDataset(motions, music, [0, 1, 2], 16, 4, representation=rep, feature_set="toy", fps=10.0)
 
 
-    def toy_factory(rep, normalizer, feature_dim):
-        return Toy(rep.dim, feature_dim)
+    def toy_factory(spec):
+        return Toy(spec)
+
+
+    def toy_gan_factory(spec):
+        return Toy(spec, gan=True)
     '''
 )
 _ns: dict = {}
 exec(TOY_SRC, _ns)
-toy_dataset, toy_factory = _ns["toy_dataset"], _ns["toy_factory"]
+toy_dataset, toy_factory, toy_gan_factory = _ns["toy_dataset"], _ns["toy_factory"], _ns["toy_gan_factory"]
 
 
 def _config(steps: int, **train) -> RunConfig:
@@ -94,21 +136,26 @@ def _config(steps: int, **train) -> RunConfig:
     return cfg
 
 
-def _train(run_dir, steps, resume=False, **train):
+def _train(run_dir, steps, resume=False, factory=toy_factory, stop_at=None, **train):
     t = Trainer(
         _config(steps, **train),
         run_dir,
         dataset=toy_dataset(),
-        method_factory=toy_factory,
+        method_factory=factory,
         resume=resume,
+        stop_at=stop_at,
         progress=False,
     )
     return t.fit(), t
 
 
+def _flat(components: dict) -> dict:
+    return {f"{c}.{k}": v for c, sd in components.items() for k, v in sd.items()}
+
+
 def _weights(run_dir):
     s = ck.load_checkpoint(run_dir / "last.ckpt")
-    return s["model"], s["ema"], s
+    return _flat(s["components"]), _flat(s["ema"]), s
 
 
 def test_training_writes_run_folder_and_lowers_loss(tmp_path):
@@ -122,8 +169,10 @@ def test_training_writes_run_folder_and_lowers_loss(tmp_path):
     assert {"loss", "mse", "vel", "lr", "samples_per_s", "elapsed_s"} <= set(rows[0])
     assert np.mean([r["loss"] for r in rows[-5:]]) < 0.7 * np.mean([r["loss"] for r in rows[:5]])
     model, ema, state = _weights(run)
-    assert state["step"] == 40 and state["representation"] == "toy" and state["fps"] == 10.0
-    assert state["window_frames"] == 16 and state["normalizer"]["kind"] == "minmax"
+    spec = state["spec"]
+    assert state["step"] == 40 and spec["representation"] == "toy" and spec["fps"] == 10.0
+    assert spec["window_frames"] == 16 and spec["normalizer"]["kind"] == "minmax" and spec["feature_dim"] == 3
+    assert state["produces"] == "dance" and set(state["components"]) == {"net", "unused"}
     assert not torch.equal(model["net.0.weight"], ema["net.0.weight"])
 
 
@@ -138,7 +187,7 @@ def test_resume_continues_exactly(tmp_path):
     la, lb = read_log(tmp_path / "straight" / "log.csv"), read_log(tmp_path / "split" / "log.csv")
     assert [r["step"] for r in lb] == list(range(1, 13))
     assert [r["loss"] for r in la] == [r["loss"] for r in lb]
-    assert s2["optimizer"]["state"][0]["step"] == 12
+    assert s2["optimizers"]["main"]["state"][0]["step"] == 12
 
 
 def test_existing_run_needs_resume(tmp_path):
@@ -189,7 +238,7 @@ def test_killed_process_mid_run_resumes(tmp_path):
         + textwrap.dedent(
             """
             import sys, os, signal
-            from choreo.train import checkpoint as ck
+            from choreo import checkpoint as ck
             from choreo.train.config import RunConfig
             from choreo.train.trainer import Trainer
 
@@ -219,7 +268,10 @@ def test_killed_process_mid_run_resumes(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_give_the_single_process_loss_curve(tmp_path):
+@pytest.mark.parametrize("kind", ["plain", "gan"])
+def test_two_processes_give_the_single_process_loss_curve(tmp_path, kind):
+    factory = toy_gan_factory if kind == "gan" else toy_factory
+    train = {"warmup_steps": 3, "schedule": "cosine", "grad_accum": 2} if kind == "gan" else {}
     script = tmp_path / "worker.py"
     script.write_text(
         TOY_SRC
@@ -230,28 +282,77 @@ def test_two_processes_give_the_single_process_loss_curve(tmp_path):
             from choreo.train.trainer import Trainer
 
             cfg = RunConfig.load(sys.argv[2])
-            Trainer(cfg, sys.argv[1], dataset=toy_dataset(), method_factory=toy_factory, progress=False).fit()
+            factory = toy_gan_factory if sys.argv[3] == "gan" else toy_factory
+            Trainer(cfg, sys.argv[1], dataset=toy_dataset(), method_factory=factory, progress=False).fit()
             """
         )
     )
-    _config(10).save(tmp_path / "cfg.yaml")
+    _config(10, **train).save(tmp_path / "cfg.yaml")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     r = subprocess.run(
-        [*cmd, str(script), str(tmp_path / "two"), str(tmp_path / "cfg.yaml")],
+        [*cmd, str(script), str(tmp_path / "two"), str(tmp_path / "cfg.yaml"), kind],
         capture_output=True,
         text=True,
         timeout=300,
         env=env,
     )
     assert r.returncode == 0, r.stderr[-3000:]
-    _train(tmp_path / "one", 10)
+    _train(tmp_path / "one", 10, factory=factory, **train)
     one, two = read_log(tmp_path / "one" / "log.csv"), read_log(tmp_path / "two" / "log.csv")
     assert len(one) == len(two) == 10
+    keys = ("loss", "mse", "vel") + (("loss_critic", "critic_real") if kind == "gan" else ())
     for a, b in zip(one, two, strict=True):
-        for key in ("loss", "mse", "vel"):
+        for key in keys:
             assert b[key] == pytest.approx(a[key], rel=1e-5), (a["step"], key)
     (m1, _, _), (m2, _, s2) = _weights(tmp_path / "one"), _weights(tmp_path / "two")
     assert s2["world_size"] == 2
     for k in m1:
         torch.testing.assert_close(m2[k], m1[k], rtol=1e-4, atol=1e-6)
+
+
+def test_two_optimisers_resume_exactly_with_their_schedules(tmp_path):
+    """A GAN-like method (critic + denoiser, own optimisers and schedules): resume is bit-exact for both."""
+    train = {"warmup_steps": 4, "schedule": "cosine"}
+    _train(tmp_path / "straight", 12, factory=toy_gan_factory, **train)
+    # one learning-rate curve to step 12, trained in two sittings
+    _train(tmp_path / "split", 12, factory=toy_gan_factory, stop_at=6, **train)
+    assert ck.load_checkpoint(tmp_path / "split")["step"] == 6
+    _train(tmp_path / "split", 12, resume=True, factory=toy_gan_factory, **train)
+    (m1, e1, _), (m2, e2, s2) = _weights(tmp_path / "straight"), _weights(tmp_path / "split")
+    assert set(s2["optimizers"]) == {"critic", "main"} and set(s2["schedulers"]) == {"main"}
+    assert any(k.startswith("critic.") for k in m1) and any(k.startswith("critic.") for k in e1)
+    for k in m1:
+        torch.testing.assert_close(m2[k], m1[k], rtol=0, atol=0)
+        torch.testing.assert_close(e2[k], e1[k], rtol=0, atol=0)
+    la, lb = read_log(tmp_path / "straight" / "log.csv"), read_log(tmp_path / "split" / "log.csv")
+    for key in ("loss", "loss_main", "loss_critic", "lr_main", "lr_critic"):
+        assert [r[key] for r in la] == [r[key] for r in lb], key
+    # the denoiser's schedule: 4 warm-up steps, then cosine to 0 at step 12; the critic's lr is constant
+    want = [3e-3 * lr_factor(s, 4, 12, "cosine") for s in range(1, 13)]
+    np.testing.assert_allclose([r["lr_main"] for r in la], want, rtol=1e-12)
+    assert {r["lr_critic"] for r in la} == {3e-3}
+    assert s2["optimizers"]["critic"]["param_groups"][0]["betas"] == (0.5, 0.9)
+
+
+def test_gradient_accumulation_gives_the_same_training(tmp_path):
+    """Micro-batches change memory, not the result: the per-sample loss is averaged over the whole batch."""
+    _train(tmp_path / "whole", 6)
+    _train(tmp_path / "accum", 6, grad_accum=4)
+    (m1, _, _), (m2, _, _) = _weights(tmp_path / "whole"), _weights(tmp_path / "accum")
+    for k in m1:
+        torch.testing.assert_close(m2[k], m1[k], rtol=1e-5, atol=1e-6)
+    la, lb = read_log(tmp_path / "whole" / "log.csv"), read_log(tmp_path / "accum" / "log.csv")
+    np.testing.assert_allclose([r["loss"] for r in lb], [r["loss"] for r in la], rtol=1e-5)
+    with pytest.raises(ChoreoError, match="micro-batch"):
+        _train(tmp_path / "bad", 2, grad_accum=3)
+
+
+def test_lr_factor_warmup_then_cosine_by_hand():
+    assert lr_factor(0, 4, 14) == 0.25 and lr_factor(3, 4, 14) == 1.0 and lr_factor(9, 4, 14) == 1.0
+    assert lr_factor(4, 4, 14, "cosine") == 1.0
+    assert lr_factor(9, 4, 14, "cosine") == pytest.approx(0.5)  # halfway through the 10 decay steps
+    assert lr_factor(14, 4, 14, "cosine", 0.1) == pytest.approx(0.1)
+    assert lr_factor(100, 4, 14, "cosine", 0.1) == pytest.approx(0.1)
+    with pytest.raises(ChoreoError, match="schedule"):
+        lr_factor(0, 0, 10, "linear")

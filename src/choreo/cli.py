@@ -17,7 +17,7 @@ from choreo import __version__
 from choreo.errors import ChoreoError
 
 #: the order commands are listed in ``choreo --help``; discovered commands not named here come last.
-ORDER = ("dance", "train", "eval", "render", "convert", "info", "features", "beats")
+ORDER = ("dance", "models", "train", "eval", "render", "convert", "info", "features", "beats")
 
 
 def _command_modules() -> list:

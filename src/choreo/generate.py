@@ -1,8 +1,11 @@
-"""The high-level generation API: a trained checkpoint in, a dance out.
+"""The high-level dance API: a trained music-to-dance model (any method) in, a dance out.
 
     >>> from choreo.generate import Choreographer, Edit
-    >>> ch = Choreographer.load("runs/edge")               # a checkpoint file or a run folder
+    >>> ch = Choreographer.load("runs/edge")               # a checkpoint file, a run folder or a packaged name
     >>> dance = ch.dance("song.mp3", seconds=30, seed=1)   # -> choreo.motion.Motion at the model's fps
+
+Sampling settings (EDGE: guidance, steps, sampler, eta) default to those saved in the checkpoint's config;
+pass any of them to override.
 
 Music is a path (features computed with the checkpoint's feature set and fps, cached by the audio
 layer), an ``(samples, sample_rate)`` tuple, or an already computed (frames, F) feature array. The
@@ -25,13 +28,8 @@ import numpy as np
 from choreo.errors import ChoreoError
 from choreo.models.editing import Constraint, Edit, build_constraint
 from choreo.motion.motion import Motion
-from choreo.motion.skeleton import Skeleton
-from choreo.train.checkpoint import INFERENCE_KEYS
 
-__all__ = ["Choreographer", "Edit", "Constraint", "default_threads"]
-
-#: what inference reads from a checkpoint (the rest of choreo.train.checkpoint.INFERENCE_KEYS is bookkeeping).
-_REQUIRED = tuple(k for k in INFERENCE_KEYS if k not in ("format", "version", "config", "model", "ema", "step"))
+__all__ = ["Choreographer", "Edit", "Constraint", "default_threads", "set_threads"]
 
 
 def default_threads() -> int:
@@ -52,53 +50,46 @@ def default_threads() -> int:
     return max(1, min(n, 16, n - busy + 1))
 
 
-def _feature_dim(state_dict: dict, feature_set: str) -> int:
-    for key, value in state_dict.items():
-        if key.endswith("music_proj.weight"):
-            return int(value.shape[1])
-    from choreo.audio.features import feature_dim
+def set_threads(device, threads: int | None) -> None:
+    """On the CPU, use ``threads`` torch threads (default :func:`default_threads`, only ever lowering torch's)."""
+    import torch
 
-    return int(feature_dim(feature_set))
+    if device.type == "cpu":
+        want = default_threads() if threads is None else int(threads)
+        if threads is not None or torch.get_num_threads() > want:
+            torch.set_num_threads(max(1, want))
 
 
 class Choreographer:
-    """A trained music-to-dance model ready to dance.
+    """A trained music-to-dance model ready to dance (any method whose checkpoint ``produces`` dances).
 
-    Build it with :meth:`load`. Attributes: ``method`` (the ``nn.Module``), ``representation``,
-    ``fps``, ``feature_set``, ``window_frames``, ``device``, ``checkpoint`` (path).
+    Build it with :meth:`load` (or ``choreo.load``). Attributes: ``method`` (the trained
+    :class:`~choreo.models.method.Method`), ``representation``, ``fps``, ``feature_set``, ``window_frames``,
+    ``device``, ``checkpoint`` (path), ``info`` (the checkpoint's description, for packaged models).
     """
 
-    def __init__(
-        self,
-        method,
-        fps: float,
-        feature_set: str,
-        window_frames: int,
-        checkpoint: str | None = None,
-        threads: int | None = None,
-    ):
-        import torch
-
+    def __init__(self, method, checkpoint: str | None = None, threads: int | None = None, info: dict | None = None):
+        if getattr(method, "produces", "dance") != "dance":
+            raise ChoreoError(f"a {method.name!r} model makes {method.produces}, not dances", checkpoint)
         self.method = method.eval()
-        self.representation = method.representation
-        self.fps = float(fps)
-        self.feature_set = str(feature_set)
-        self.window_frames = int(window_frames)
+        spec = method.spec
+        self.representation = spec.representation
+        self.fps = float(spec.fps)
+        self.feature_set = str(spec.feature_set)
+        self.window_frames = int(spec.window_frames)
         self.checkpoint = checkpoint
+        self.info = dict(info or {})
         self.device = method.device
-        if self.device.type == "cpu":
-            want = default_threads() if threads is None else int(threads)
-            if threads is not None or torch.get_num_threads() > want:
-                torch.set_num_threads(max(1, want))
+        set_threads(self.device, threads)
 
     @classmethod
     def load(
         cls, checkpoint: str | os.PathLike, device: str | None = None, weights: str = "ema", threads: int | None = None
     ) -> Choreographer:
-        """Load a checkpoint file, or a run folder's ``last.ckpt``.
+        """Load a checkpoint file, a run folder's ``last.ckpt``, or a packaged model by name (``choreo models``).
 
         Args:
-            checkpoint: file or run directory.
+            checkpoint: file, run directory or packaged model name.
             device: ``"cpu"``, ``"cuda"``, ... (default: CUDA when available, else CPU).
             weights: ``"ema"`` (the averaged weights, when the checkpoint has them) or ``"model"``.
             threads: CPU threads for sampling (default :func:`default_threads`).
@@ -107,46 +98,18 @@ class Choreographer:
             ChoreoError: missing, corrupt or truncated file; not a choreo checkpoint; a checkpoint of a
                 method that does not make dances from music; weights that do not fit its config.
         """
-        import torch
+        from choreo.checkpoint import load_method
+        from choreo.packaged import resolve_model
 
-        from choreo.data.normalizer import MinMaxNormalizer
-        from choreo.data.representation import get_representation
-        from choreo.models import METHODS, build_method
-        from choreo.train.checkpoint import load_checkpoint, resolve_checkpoint
-
-        path = resolve_checkpoint(checkpoint)
-        state = load_checkpoint(path)
-        missing = [k for k in _REQUIRED if state.get(k) is None]
-        if missing:
-            raise ChoreoError(f"checkpoint lacks {', '.join(missing)} (not an inference-ready choreo checkpoint)", path)
-        sd = state.get("ema") if weights == "ema" else None
-        sd = sd if sd is not None else state.get("model")
-        if sd is None:
-            raise ChoreoError("checkpoint holds no model weights", path)
-        name = str(state["method"])
-        if name not in METHODS:
+        path = resolve_model(checkpoint)
+        method, state = load_method(path, weights=weights, device=device)
+        if method.produces != "dance":
             raise ChoreoError(
-                f"this is a {name!r} checkpoint, not a music-to-dance model choreo can run ({', '.join(METHODS)})", path
+                f"this is a {method.name!r} checkpoint, which makes {method.produces} from dances, not dances "
+                "(use choreo music / choreo.load)",
+                path,
             )
-        try:
-            skeleton = Skeleton.from_arrays(state["skeleton"])
-            rep = get_representation(str(state["representation"]), skeleton)
-            normalizer = MinMaxNormalizer.from_state_dict(state["normalizer"])
-            method = build_method(
-                name, dict(state["model_config"]), rep, normalizer, _feature_dim(sd, state["feature_set"])
-            )
-        except ChoreoError as exc:
-            raise ChoreoError(exc.message, path) from None
-        if not callable(getattr(method, "generate", None)):
-            raise ChoreoError(f"this is a {name!r} checkpoint, which does not make dances from music", path)
-        try:
-            method.load_state_dict(sd)
-        except (RuntimeError, KeyError, TypeError) as exc:
-            first = str(exc).strip().splitlines()[0][:200]
-            raise ChoreoError(f"the weights do not fit the checkpoint's {name} config ({first})", path) from None
-        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        method.to(dev)
-        return cls(method, state["fps"], state["feature_set"], state["window_frames"], str(path), threads)
+        return cls(method, str(path), threads, state.get("info"))
 
     # ---- music --------------------------------------------------------------------------------------
     def features(self, music, seconds: float | None = None, start: float = 0.0) -> tuple[np.ndarray, dict]:
@@ -200,14 +163,15 @@ class Choreographer:
         seconds: float | None = None,
         start: float = 0.0,
         seed: int = 0,
-        guidance: float = 2.0,
-        steps: int = 50,
+        guidance: float | None = None,
+        steps: int | None = None,
         edit: Edit | Sequence[Edit] | None = None,
-        sampler: str = "ddim",
-        eta: float = 1.0,
+        sampler: str | None = None,
+        eta: float | None = None,
         progress: bool = True,
-        chunk_windows: int = 32,
+        chunk_windows: int | None = None,
         foot_lock: bool = True,
+        **options,
     ) -> Motion:
         """Dance to ``music``.
 
@@ -216,37 +180,30 @@ class Choreographer:
             seconds: length of the dance (default: the rest of the song after ``start``).
             start: seconds into the song where the dance begins.
             seed: same seed, same dance.
-            guidance: classifier-free guidance weight w (EDGE: 2; 1 = plain conditional).
+            guidance: classifier-free guidance weight w (EDGE: 2; 1 = plain conditional). None: the
+                checkpoint's setting, as for every sampling option.
             steps: denoising steps (DDIM by default; at most the model's T).
             edit: constraints from reference motions (see :class:`Edit`); frames are counted at the
                 model fps from the dance's first frame.
             sampler, eta: ``"ddim"`` (eta 0: deterministic, 1: EDGE) or ``"ddpm"``.
-            progress: tqdm bar over the denoising steps.
-            chunk_windows: most windows denoised per batch (bounds memory on long songs).
+            progress: progress bar over the sampling.
+            chunk_windows: most windows sampled per batch (bounds memory on long songs; None: the method's).
+            options: other sampling options of the method (``method.sampling_options``).
             foot_lock: pin feet while the model says they are in contact (:func:`choreo.motion.cleanup.lock_feet`;
                 position-based models only, never on frames an edit constrains).
 
         Returns:
             a :class:`Motion` at the model fps; ``meta`` records the song, start, seed and settings.
         """
-        if steps < 1:
-            raise ChoreoError(f"--steps must be at least 1, got {steps}")
+        settings = self.method.sampling_settings(guidance=guidance, steps=steps, sampler=sampler, eta=eta, **options)
+        if "steps" in settings and int(settings["steps"]) < 1:
+            raise ChoreoError(f"--steps must be at least 1, got {settings['steps']}")
         feats, meta = self.features(music, seconds, start)
         constraint = None
         if edit is not None and (not isinstance(edit, Sequence) or len(edit) > 0):
             constraint = build_constraint(edit, self.representation, self.fps, len(feats))
-        x = self.method.generate(
-            feats,
-            steps=steps,
-            guidance=guidance,
-            seed=seed,
-            constraint=constraint,
-            sampler=sampler,
-            eta=eta,
-            window=self.window_frames,
-            chunk_windows=chunk_windows,
-            progress=progress,
-        )
+        extra = {} if chunk_windows is None else {"chunk_windows": int(chunk_windows)}
+        x = self.method.generate(feats, seed=seed, constraint=constraint, progress=progress, **settings, **extra)
         motion = self.representation.decode(x, self.fps)
         if foot_lock:
             from choreo.motion.cleanup import lock_feet
@@ -261,12 +218,10 @@ class Choreographer:
         motion.meta.update(
             {
                 "source": "choreo dance",
-                "method": getattr(self.method, "name", "edge"),
+                "method": self.method.name,
                 "checkpoint": self.checkpoint,
                 "seed": int(seed),
-                "guidance": float(guidance),
-                "steps": int(steps),
-                "sampler": sampler,
+                **settings,
                 "foot_lock": bool(foot_lock and motion.positions is not None),
             }
         )

@@ -1,4 +1,4 @@
-"""``choreo dance``: make a dance for a song with a trained model (EDGE), optionally editing a reference."""
+"""``choreo dance``: make a dance for a song with a trained model (any music-to-dance method), optionally editing."""
 
 from __future__ import annotations
 
@@ -12,20 +12,21 @@ NAME = "dance"
 
 FORMATS = ("mp4", "gif", "bvh", "npz", "pkl")
 DEFAULT_FORMATS = "mp4,bvh,npz"
-DEFAULT_MODEL = "assets/default_model.pt"
 
 EPILOG = """\
 examples:
   choreo dance song.mp3                               (packaged default model; writes song.mp4/.bvh/.npz here)
+  choreo dance song.mp3 --model edge                  (a packaged model by name: see `choreo models`)
   choreo dance song.mp3 --checkpoint runs/edge -o out --seconds 30 --seed 3
   choreo dance --demo -o out                          (synthesised demo song: demo.wav, demo.mp4, demo.bvh, demo.npz)
   choreo dance song.mp3 --edit-from seed.bvh --edit-frames 0:60          (continue from a seed motion)
   choreo dance song.mp3 --edit-from ref.npz --edit-joints upper          (keep the reference's upper body)
   choreo dance song.mp3 --edit-from ref.npz --edit-joints left_wrist,right_wrist --edit-frames 90:180
 
-Frames are counted at the model's frame rate (30 fps for EDGE) from the start of the dance; A:B includes A
-and excludes B, either end may be left out. Long songs work: the whole song is danced in overlapping
-windows, in bounded memory.
+Frames are counted at the model's own frame rate (`choreo models` lists it; the default model runs at 25 fps)
+from the start of the dance; A:B includes A and excludes B, either end may be left out. Sampling settings
+(--guidance, --steps, --sampler, --eta) default to the ones saved with the model. Long songs work: the whole
+song is danced in overlapping windows, in bounded memory.
 """
 
 
@@ -33,20 +34,22 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         NAME,
         help="make a dance for a song with a trained model",
-        description="Generate a 3D dance for a song (EDGE diffusion) and write it as video and motion files.",
+        description="Generate a 3D dance for a song with a trained model and write it as video and motion files.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("song", nargs="?", help="audio file (wav, mp3, ogg, flac, m4a, ...)")
-    p.add_argument("--checkpoint", "-c", metavar="CKPT", help="checkpoint file or run folder (default: packaged model)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--checkpoint", "-c", metavar="CKPT", help="checkpoint file or run folder")
+    which.add_argument("--model", "-m", metavar="NAME", help="a packaged model by name (default: the default one)")
     p.add_argument("-o", "--out-dir", default=".", metavar="OUT_DIR", help="output folder (default: here)")
     p.add_argument("--seconds", type=float, help="length of the dance in seconds (default: the whole song)")
     p.add_argument("--start", type=float, default=0.0, help="seconds into the song where the dance starts")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same dance")
-    p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance weight (default 2)")
-    p.add_argument("--steps", type=int, default=50, help="denoising steps (default 50)")
-    p.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim", help="sampler (default ddim)")
-    p.add_argument("--eta", type=float, default=1.0, help="DDIM eta: 0 deterministic, 1 EDGE's (default)")
+    p.add_argument("--guidance", type=float, help="classifier-free guidance weight (default: the model's, EDGE 2)")
+    p.add_argument("--steps", type=int, help="denoising steps (default: the model's, EDGE 50)")
+    p.add_argument("--sampler", choices=("ddim", "ddpm"), help="sampler (default: the model's, EDGE ddim)")
+    p.add_argument("--eta", type=float, help="DDIM eta: 0 deterministic, 1 EDGE's (default: the model's)")
     p.add_argument(
         "--format", default=DEFAULT_FORMATS, help=f"outputs among {','.join(FORMATS)} (default {DEFAULT_FORMATS})"
     )
@@ -102,19 +105,6 @@ def parse_frames(text: str | None) -> tuple[int, int | None] | None:
     return lo, hi
 
 
-def default_checkpoint() -> Path:
-    """The packaged default model, or a ChoreoError saying it is not installed."""
-    from importlib.resources import files
-
-    path = Path(str(files("choreo") / DEFAULT_MODEL))
-    if not path.is_file():
-        raise ChoreoError(
-            "no default model is installed (choreo/assets/default_model.pt); pass --checkpoint FILE_OR_RUN_DIR "
-            "(train one with `choreo train`)"
-        )
-    return path
-
-
 def run(args) -> int:
     formats = parse_formats(args.format)
     frames = parse_frames(args.edit_frames)
@@ -124,11 +114,15 @@ def run(args) -> int:
         raise ChoreoError("give a SONG or --demo, not both")
     if not args.demo and not args.song:
         raise ChoreoError("give a SONG to dance to (or --demo)")
-    if args.steps < 1:
+    if args.steps is not None and args.steps < 1:
         raise ChoreoError(f"--steps must be at least 1, got {args.steps}")
     if args.song and not Path(args.song).is_file():
         raise ChoreoError("song not found", args.song)
-    ckpt = Path(args.checkpoint) if args.checkpoint else default_checkpoint()
+    from choreo.packaged import resolve_model
+
+    if args.checkpoint and not Path(args.checkpoint).exists():
+        raise ChoreoError("checkpoint not found", args.checkpoint)
+    ckpt = resolve_model(args.checkpoint or args.model, produces="dance")
 
     from choreo.generate import Choreographer, Edit
 

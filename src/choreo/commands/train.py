@@ -15,8 +15,9 @@ examples:
   choreo train --method edge --config edge_tiny --data DATA --out runs/tiny --steps 200 --device cpu
   choreo train --out runs/edge --resume                      (continue a run exactly where it stopped)
   torchrun --nproc_per_node 2 -m choreo train --method edge --data DATA --out runs/ddp   (data parallel)
+  choreo train --config default --data DATA --out runs/default --time-limit 50   (train in sittings; --resume)
 
-The config (--config FILE or a built-in name: edge, edge_tiny) gives the data, model and training settings;
+The config (--config FILE or a built-in name: default, edge, edge_tiny) gives the data, model and training settings;
 by default the method's own built-in config, or the run's saved config.yaml when resuming. The run folder
 gets config.yaml, log.csv (step, loss terms, lr, samples/s, elapsed), last.ckpt and step_XXXXXX.ckpt.
 """
@@ -26,16 +27,16 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         NAME,
         help="train a model on paired music and dance",
-        description="Train a music-to-dance model (EDGE) on an AIST++, Dance with Melody or motion+music folder.",
+        description="Train a method on an AIST++, Dance with Melody or motion+music pairs folder.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--method", help="method to train (edge); default: the config's")
+    p.add_argument("--method", help="method to train (see choreo.models.METHODS); default: the config's")
     p.add_argument(
         "--data", metavar="DIR", help="data folder (AIST++, Dance with Melody, or NAME.bvh|npz|pkl + NAME.wav pairs)"
     )
     p.add_argument("--out", metavar="RUN_DIR", required=True, help="run folder (config, log, checkpoints)")
-    p.add_argument("--config", metavar="FILE", help="YAML/JSON config or built-in name (edge, edge_tiny)")
+    p.add_argument("--config", metavar="FILE", help="YAML/JSON config or built-in name (default, edge, edge_tiny)")
     p.add_argument("--steps", type=int, help="total training steps (overrides the config)")
     p.add_argument("--batch-size", type=int, help="global batch size (overrides the config)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last checkpoint")
@@ -43,6 +44,12 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, help="run seed (overrides the config)")
     p.add_argument("--max-sequences", type=int, metavar="N", help="train on the first N sequences only (trials)")
     p.add_argument("--cache-dir", metavar="DIR", help="cache for encoded data and music features ('' = off)")
+    p.add_argument(
+        "--stop-at", type=int, metavar="STEP", help="stop at this step (resume later; the schedule ends at --steps)"
+    )
+    p.add_argument(
+        "--time-limit", type=float, metavar="MIN", help="stop after this many minutes, with a checkpoint (resume later)"
+    )
     p.add_argument("--export", metavar="FILE", help="also write a slim inference checkpoint here at the end")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -86,12 +93,20 @@ def _config(args):
 
 
 def run(args) -> int:
-    from choreo.train.checkpoint import export_inference
+    from choreo.checkpoint import export_inference
     from choreo.train.trainer import Trainer
 
     cfg = _config(args)
     main = int(os.environ.get("RANK", "0")) == 0
-    trainer = Trainer(cfg, args.out, resume=args.resume, progress=False if args.no_progress else None)
+    limit = None if args.time_limit is None else 60.0 * args.time_limit
+    trainer = Trainer(
+        cfg,
+        args.out,
+        resume=args.resume,
+        stop_at=args.stop_at,
+        time_limit=limit,
+        progress=False if args.no_progress else None,
+    )
     out = trainer.fit()
     if main:
         print(

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from choreo.data.config import DataConfig
 from choreo.data.normalizer import MinMaxNormalizer
 from choreo.data.representation import Representation, auto_representation_name, get_representation
 from choreo.data.sources import Item, list_items, split_items
@@ -31,10 +32,9 @@ from choreo.data.windows import WindowDataset
 from choreo.errors import ChoreoError
 from choreo.fileio import atomic_path
 from choreo.motion.skeleton import Skeleton
-from choreo.train.config import DataConfig
 
 #: bump when the encoding changes, so old caches are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -54,6 +54,10 @@ def _cache_dirs(cfg: DataConfig) -> tuple[Path | None, str | Path | None]:
 
 
 def _stat(p: Path) -> list:
+    if p.is_dir() and not (p / "skeletons.json").exists():
+        # an OpenPose folder: one file per frame (and maybe fps.txt); sum them up rather than list them
+        stats = [f.stat() for f in sorted(p.iterdir()) if f.is_file()]
+        return [p.name, len(stats), sum(st.st_size for st in stats), max((st.st_mtime_ns for st in stats), default=0)]
     files = [p / "skeletons.json", p / "config.json"] if p.is_dir() else [p]
     out = []
     for f in files:
@@ -75,7 +79,8 @@ def _cache_key(cfg: DataConfig, kind: str, split: str, items: list[Item]) -> str
         kind=kind,
         split=split,
         items=[
-            [it.name, str(it.motion), _stat(it.motion), str(it.audio), it.audio and _stat(it.audio)] for it in items
+            [it.name, str(it.motion), _stat(it.motion), str(it.audio), it.audio and _stat(it.audio), it.fps]
+            for it in items
         ],
     )
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:20]
@@ -86,14 +91,15 @@ def encode_item(item: Item, cfg: DataConfig, representation: str, feature_cache)
 
     Returns:
         ``{"name", "motion" (T, C) float32, "mirror" (T, C) or None, "music" (T, F) float32, "skeleton",
-        "representation"}``: motion and music frame-aligned at ``cfg.fps``.
+        "representation", "extra" {rate: (T_r, C)}, "extra_mirror" {rate: (T_r, C)} or None, "audio" (N,) or
+        None}``: motion and music frame-aligned at ``cfg.fps``; the motion also at ``cfg.extra_fps`` and the
+        waveform of the dance's span at ``cfg.audio_sr`` when asked for.
     """
     from choreo.audio.features import song_features
     from choreo.motion.formats import read_motion
 
-    motion = read_motion(item.motion)
-    if motion.skeleton.dim != 3:
-        raise ChoreoError("is a 2D motion; EDGE training needs 3D", item.motion)
+    fps = getattr(item, "fps", None)
+    motion = read_motion(item.motion, fps=fps) if fps else read_motion(item.motion)
     audio = item.audio or motion.meta.get("audio")
     if not audio:
         raise ChoreoError("has no music", item.motion)
@@ -109,19 +115,31 @@ def encode_item(item: Item, cfg: DataConfig, representation: str, feature_cache)
     name = representation if representation != "auto" else auto_representation_name(motion)
     rep = get_representation(name, motion.skeleton, cfg.contact_speed)
     x = rep.encode(motion)
-    mirror = None
+    flipped = None
     if cfg.mirror and motion.skeleton.mirror_pairs:
         flipped = motion.mirror()
         # a tree that is not left/right symmetric mirrors to positions only: no rotation copy then
-        if flipped.rotations is not None or name == "positions":
-            mirror = rep.encode(flipped)
+        if flipped.rotations is None and "rot6d" in name:
+            flipped = None
+    extra = {float(r): rep.encode(motion.resample(r)) for r in cfg.extra_fps}
+    wave = None
+    if cfg.audio_sr > 0:
+        from choreo.audio.io import load_audio
+
+        span = motion.n_frames / cfg.fps
+        wave, _ = load_audio(audio, sr=cfg.audio_sr, start=start, end=start + span)
+        want = int(round(span * cfg.audio_sr))
+        wave = np.pad(np.asarray(wave, np.float32)[:want], (0, max(0, want - len(wave))))
     return {
         "name": item.name,
         "motion": x,
-        "mirror": mirror,
+        "mirror": rep.encode(flipped) if flipped is not None else None,
         "music": np.asarray(music, np.float32),
         "skeleton": motion.skeleton,
         "representation": name,
+        "extra": extra,
+        "extra_mirror": {float(r): rep.encode(flipped.resample(r)) for r in cfg.extra_fps} if flipped else None,
+        "audio": wave,
     }
 
 
@@ -184,11 +202,19 @@ def _save_cache(path: Path, results: list[dict], problems: list[str]) -> None:
     mirrors = [r["mirror"] for r in results if r["mirror"] is not None]
     if mirrors:
         arrays["mirror"] = np.concatenate(mirrors)
+    # streams at other rates and the waveforms: one array per sequence (their lengths differ per stream)
+    for i, r in enumerate(results):
+        for rate, x in r["extra"].items():
+            arrays[f"extra_{rate:g}_{i}"] = x
+            if r["extra_mirror"] is not None:
+                arrays[f"extramirror_{rate:g}_{i}"] = r["extra_mirror"][rate]
+        if r["audio"] is not None:
+            arrays[f"audio_{i}"] = r["audio"]
     with atomic_path(path) as tmp:
         np.savez(tmp, **arrays)
 
 
-def _load_cache(path: Path) -> tuple[list[dict], list[str]] | None:
+def _load_cache(path: Path, extra_fps: list[float]) -> tuple[list[dict], list[str]] | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
@@ -211,6 +237,11 @@ def _load_cache(path: Path) -> tuple[list[dict], list[str]] | None:
                 "music": d["music"][starts[i] : ends[i]],
                 "skeleton": skeleton,
                 "representation": str(d["representation"]),
+                "extra": {float(r): d[f"extra_{float(r):g}_{i}"] for r in extra_fps},
+                "extra_mirror": (
+                    {float(r): d[f"extramirror_{float(r):g}_{i}"] for r in extra_fps} if mirror is not None else None
+                ),
+                "audio": d.get(f"audio_{i}"),
             }
         )
     return results, [str(p) for p in d["problems"]]
@@ -266,7 +297,7 @@ def build_dataset(
         raise ChoreoError(f"no paired sequences in the {split} split of this {kind} folder{detail}", cfg.path)
     ds_cache, feature_cache = _cache_dirs(cfg)
     cache_file = ds_cache / f"{kind}-{split}-{_cache_key(cfg, kind, split, items)}.npz" if ds_cache else None
-    loaded = _load_cache(cache_file) if cache_file is not None and cache_file.exists() else None
+    loaded = _load_cache(cache_file, cfg.extra_fps) if cache_file is not None and cache_file.exists() else None
     if loaded is not None:
         results, enc_problems = loaded
     else:
@@ -292,14 +323,17 @@ def build_dataset(
 
     rep: Representation = get_representation(results[0]["representation"], results[0]["skeleton"], cfg.contact_speed)
     motions, music, music_of, names, mirrored = [], [], [], [], []
+    extra: dict[float, list[np.ndarray]] = {float(r): [] for r in cfg.extra_fps}
     for i, r in enumerate(results):
         music.append(r["music"])
-        for x, flag in ((r["motion"], False), (r["mirror"], True)):
+        for x, x_extra, flag in ((r["motion"], r["extra"], False), (r["mirror"], r["extra_mirror"], True)):
             if x is not None:
                 motions.append(x)
                 music_of.append(i)
                 names.append(r["name"])
                 mirrored.append(flag)
+                for rate in extra:
+                    extra[rate].append(x_extra[rate])
     ds = WindowDataset(
         motions,
         music,
@@ -312,6 +346,9 @@ def build_dataset(
         fps=cfg.fps,
         names=names,
         mirrored=mirrored,
+        extra_motions=extra,
+        audio=[r["audio"] for r in results] if cfg.audio_sr > 0 else None,
+        audio_sr=cfg.audio_sr,
     )
     ds.kind, ds.split = kind, split
     ds.names = [r["name"] for r in results]

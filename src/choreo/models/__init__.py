@@ -1,8 +1,8 @@
-"""Models: each method is a network plus its training objective plus its sampler.
+"""Models: each method is a set of named networks plus its training objective plus its sampler.
 
-``build_method(name, model_config, representation, normalizer, feature_dim)`` makes any registered
-method; the trainer and :mod:`choreo.generate` only use this entry point, ``method.training_loss(batch)``
-and the method's sampling API.
+``build_method(name, model_config, spec)`` makes any registered method (a :class:`~choreo.models.method.Method`)
+from its settings and the :class:`~choreo.data.spec.DataSpec` of its data; the trainer, checkpoints and
+:mod:`choreo.generate` only use this entry point and the protocol in :mod:`choreo.models.method`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from choreo.errors import ChoreoError
 
-#: method name -> "module:builder"; builders take (model_config, representation, normalizer, feature_dim).
+#: method name -> "module:builder"; builders take (model_config: dict, spec: DataSpec) and return a Method.
 METHODS: dict[str, str] = {
     "edge": "choreo.models.edge:build_edge",
 }
@@ -28,15 +28,13 @@ def method_builder(name: str) -> Callable:
     return getattr(importlib.import_module(module), func)
 
 
-def build_method(name: str, model_config: dict | None, representation, normalizer, feature_dim: int):
-    """Build method ``name`` (an ``nn.Module`` with ``training_loss(batch) -> (loss, logs)``).
+def build_method(name: str, model_config: dict | None, spec):
+    """Build method ``name``.
 
     Args:
-        name: a key of :data:`METHODS` (``"edge"``).
+        name: a key of :data:`METHODS`.
         model_config: the method's own settings (e.g. :class:`choreo.models.edge.EdgeConfig` fields);
             missing keys take the method's defaults.
-        representation: motion representation (``choreo.data.representation``).
-        normalizer: fitted normaliser for the representation's channels.
-        feature_dim: music features per frame.
+        spec: the :class:`~choreo.data.spec.DataSpec` (representation, normaliser, feature dimension, fps ...).
     """
-    return method_builder(name)(model_config, representation, normalizer, int(feature_dim))
+    return method_builder(name)(dict(model_config or {}), spec)

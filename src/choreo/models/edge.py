@@ -1,9 +1,9 @@
 """EDGE (Tseng et al., CVPR 2023): music-conditioned motion diffusion with geometric losses.
 
-:class:`EdgeMethod` bundles the denoiser, the diffusion scheduler, the motion representation and its
-normaliser. It trains (:meth:`EdgeMethod.training_loss`) and samples: independent windows
-(:meth:`EdgeMethod.sample`) or a dance of any length from overlapping windows, with editing
-constraints (:meth:`EdgeMethod.generate`). It does no file IO.
+:class:`EdgeMethod` bundles the denoiser (its one component), the diffusion scheduler, the motion
+representation and its normaliser. It trains (:meth:`EdgeMethod.training_loss`, a per-sample loss) and
+samples a dance of any length from overlapping windows, with editing constraints
+(:meth:`EdgeMethod.generate`). It does no file IO.
 
 Tensors: motion (B, T, C) normalised to [-1, 1] per channel by the normaliser, music (B, T, F)
 features frame-aligned with the motion at the model's fps.
@@ -17,14 +17,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from choreo.errors import ChoreoError
 from choreo.models.denoiser import EdgeDenoiser, SamplingContext
 from choreo.models.diffusion import SAMPLERS, GaussianDiffusion, guidance_ramp, guided, randn_like
 from choreo.models.editing import Constraint
-from choreo.models.longform import WindowPlan, linear_blend, pad_frames, plan_windows, split_windows, stitch
+from choreo.models.longform import (
+    WindowPlan,
+    couple,
+    linear_blend,
+    pad_frames,
+    plan_windows,
+    split_windows,
+    stitch,
+)
+from choreo.models.method import Method
 
 
 @dataclass
@@ -33,8 +40,8 @@ class EdgeConfig:
 
     Attributes:
         width, layers, heads, ff_size, dropout, music_layers: denoiser sizes.
-        window_frames: frames per training window (EDGE: 5 s at 30 fps); the null music embedding's length
-            and the long-form window.
+        window_frames: frames per window, the null music embedding's length and the long-form window
+            (None: the data's training window, EDGE: 5 s at 30 fps).
         n_timesteps, schedule, cosine_s: the diffusion (T = 1000, cosine, s = 0.008).
         cond_dropout: probability of training with the null music (classifier-free guidance).
         loss_x0, loss_vel, loss_fk, loss_foot: loss weights.
@@ -49,7 +56,7 @@ class EdgeConfig:
     ff_size: int = 1024
     dropout: float = 0.1
     music_layers: int = 2
-    window_frames: int = 150
+    window_frames: int | None = None
     n_timesteps: int = 1000
     schedule: str = "cosine"
     cosine_s: float = 0.008
@@ -129,25 +136,29 @@ def make_blend(representation) -> Callable[[np.ndarray, np.ndarray, np.ndarray],
     return blend
 
 
-class EdgeMethod(nn.Module):
-    """EDGE as a trainable and samplable module.
+class EdgeMethod(Method):
+    """EDGE as a trainable and samplable method.
 
     Args:
         config: :class:`EdgeConfig`.
-        representation: the motion representation (``dim``, ``contact_channels``, ``joint_positions``,
-            ``joint_channels``, ``skeleton``).
-        normalizer: min-max normaliser with ``normalize`` / ``denormalize`` for numpy and torch.
-        feature_dim: F, music features per frame.
+        spec: the data spec: ``representation`` (``dim``, ``contact_channels``, ``joint_positions``,
+            ``joint_channels``, ``skeleton``), ``normalizer`` (min-max, numpy and torch), ``feature_dim`` (F,
+            music features per frame).
     """
 
     name = "edge"
+    produces = "dance"
+    sampling_options = ("guidance", "steps", "sampler", "eta")
 
-    def __init__(self, config: EdgeConfig, representation, normalizer, feature_dim: int):
-        super().__init__()
-        self.config = config
+    def __init__(self, config: EdgeConfig, spec):
+        super().__init__(config, spec)
+        if spec.representation is None or spec.normalizer is None:
+            raise ChoreoError("EDGE needs a motion representation and a fitted normaliser")
+        representation = spec.representation
         self.representation = representation
-        self.normalizer = normalizer
-        self.feature_dim = int(feature_dim)
+        self.window_frames = int(config.window_frames or spec.window_frames)
+        self.normalizer = spec.normalizer
+        self.feature_dim = int(spec.feature_dim)
         self.denoiser = EdgeDenoiser(
             motion_dim=representation.dim,
             music_dim=self.feature_dim,
@@ -157,19 +168,16 @@ class EdgeMethod(nn.Module):
             ff_size=config.ff_size,
             dropout=config.dropout,
             music_layers=config.music_layers,
-            window_frames=config.window_frames,
+            window_frames=self.window_frames,
             rotary_theta=config.rotary_theta,
         )
         self.diffusion = GaussianDiffusion(config.n_timesteps, config.schedule, config.cosine_s)
         self._motion_channels = torch.as_tensor(_non_contact_channels(representation))
-        feet = [(i, j) for i, j in enumerate(representation.skeleton.feet) if j >= 0]
         contacts = np.arange(representation.dim)[representation.contact_channels]
+        # the foot loss needs the model's own contact prediction: none in layouts without contact channels
+        feet = [(i, j) for i, j in enumerate(representation.skeleton.feet) if j >= 0 and i < len(contacts)]
         self._foot_joints = [j for _, j in feet]
         self._foot_contacts = [int(contacts[i]) for i, _ in feet if i < len(contacts)]
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
 
     # ---- training ------------------------------------------------------------------------------------
     def _training_draws(
@@ -193,17 +201,19 @@ class EdgeMethod(nn.Module):
         t = torch.cat(ts).to(dev)
         return t, torch.stack(noises).to(dev, x0.dtype), torch.cat(keeps).to(dev)
 
-    def training_loss(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
-        """EDGE's objective on a batch ``{"motion": (B, T, C) normalised, "music": (B, T, F), "seed": (B,) optional}``.
+    def training_loss(
+        self, batch: dict, phase: str = "main", step: int = 0, epoch: float = 0.0
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """EDGE's objective, per sample, on ``{"motion": (B, T, C) normalised, "music": (B, T, F), "seed": (B,)}``.
 
-        ``0.636 L_x0 + 2.964 L_vel + 0.646 L_fk + 10.942 L_foot`` (all mean squared errors): x0
+        ``0.636 L_x0 + 2.964 L_vel + 0.646 L_fk + 10.942 L_foot`` (mean squared errors over each sample): x0
         reconstruction; frame-difference velocity of the non-contact channels; joint positions in
         metres (denormalised, then the representation's forward kinematics); foot velocity (metres per
         frame) of the foot joints on frames where the model's own contact prediction exceeds 0.95.
         Condition dropout replaces the music by the null embedding with probability ``cond_dropout``.
 
         Returns:
-            total loss (scalar, differentiable) and the float parts ``loss, x0, vel, fk, foot``.
+            the (B,) total loss (differentiable) and its (B,) parts ``x0, vel, fk, foot``.
         """
         cfg = self.config
         dev = self.device
@@ -212,35 +222,43 @@ class EdgeMethod(nn.Module):
         t, noise, keep = self._training_draws(x0, batch.get("seed"))
         xt = self.diffusion.q_sample(x0, t, noise)
         pred = self.denoiser(xt, t, music, keep)
+        terms = self.geometric_losses(pred, x0)
+        total = (
+            cfg.loss_x0 * terms["x0"]
+            + cfg.loss_vel * terms["vel"]
+            + cfg.loss_fk * terms["fk"]
+            + cfg.loss_foot * terms["foot"]
+        )
+        return total, {k: v.detach() for k, v in terms.items()}
 
-        loss_x0 = F.mse_loss(pred, x0)
-        mc = self._motion_channels.to(dev)
+    def geometric_losses(self, pred: torch.Tensor, x0: torch.Tensor) -> dict[str, torch.Tensor]:
+        """EDGE's four loss terms per sample, each (B,): ``x0``, ``vel``, ``fk`` (m^2), ``foot`` (m^2 / frame^2).
+
+        Args:
+            pred, x0: (B, T, C) normalised prediction and target.
+        """
+
+        def per_sample(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(x.shape[0], -1).mean(dim=1)
+
+        mc = self._motion_channels.to(pred.device)
         pm, tm = pred.index_select(-1, mc), x0.index_select(-1, mc)
-        loss_vel = F.mse_loss(pm[:, 1:] - pm[:, :-1], tm[:, 1:] - tm[:, :-1])
-
         pred_real = self.normalizer.denormalize(pred)
-        true_real = self.normalizer.denormalize(x0)
         pos_pred = self.representation.joint_positions(pred_real)
-        pos_true = self.representation.joint_positions(true_real)
-        loss_fk = F.mse_loss(pos_pred, pos_true)
-
+        pos_true = self.representation.joint_positions(self.normalizer.denormalize(x0))
         if self._foot_joints:
             feet = pos_pred[:, :, self._foot_joints]  # (B, T, k, 3)
             vel = feet[:, 1:] - feet[:, :-1]
-            static = pred_real[:, :-1, self._foot_contacts] > cfg.contact_threshold  # (B, T-1, k)
-            loss_foot = (vel * static[..., None]).pow(2).mean()
+            static = pred_real[:, :-1, self._foot_contacts] > self.config.contact_threshold  # (B, T-1, k)
+            foot = per_sample((vel * static[..., None]).pow(2))
         else:
-            loss_foot = pred.new_zeros(())
-
-        total = cfg.loss_x0 * loss_x0 + cfg.loss_vel * loss_vel + cfg.loss_fk * loss_fk + cfg.loss_foot * loss_foot
-        logs = {
-            "loss": float(total.detach()),
-            "x0": float(loss_x0.detach()),
-            "vel": float(loss_vel.detach()),
-            "fk": float(loss_fk.detach()),
-            "foot": float(loss_foot.detach()),
+            foot = pred.new_zeros(pred.shape[0])
+        return {
+            "x0": per_sample((pred - x0).pow(2)),
+            "vel": per_sample(((pm[:, 1:] - pm[:, :-1]) - (tm[:, 1:] - tm[:, :-1])).pow(2)),
+            "fk": per_sample((pos_pred - pos_true).pow(2)),
+            "foot": foot,
         }
-        return total, logs
 
     # ---- sampling ------------------------------------------------------------------------------------
     def _denoise_fn(self, ctx: SamplingContext, weights: list[float]):
@@ -296,11 +314,9 @@ class EdgeMethod(nn.Module):
             if plan is not None and t_next >= 0:
                 # EDGE: the first frames of window k+1 follow the last frames of window k after every step
                 # but the last (the final windows are cross-faded instead)
-                O, H = plan.overlap, plan.hop
-                if n > 1:
-                    x[1:, :O] = x[:-1, H:].clone()
+                couple(x, plan)
                 if lead is not None:
-                    x[0, :O] = lead[i][H:]
+                    x[0, : plan.overlap] = lead[i][plan.hop :]
                 trail.append(x[-1].clone())
             return x
 
@@ -329,59 +345,13 @@ class EdgeMethod(nn.Module):
         return np.asarray(out, np.float32)
 
     def _settings(self, steps, guidance, sampler, eta) -> tuple[int, float, str, float]:
-        cfg = self.config
-        steps = int(cfg.steps if steps is None else steps)
+        o = self.sampling_settings(steps=steps, guidance=guidance, sampler=sampler, eta=eta)
+        steps = int(o["steps"])
         if steps < 1:
             raise ChoreoError(f"the number of denoising steps must be at least 1, got {steps}")
-        sampler = sampler or cfg.sampler
-        if sampler not in SAMPLERS:
-            raise ChoreoError(f"unknown sampler {sampler!r} (known: {', '.join(SAMPLERS)})")
-        guidance = float(cfg.guidance if guidance is None else guidance)
-        eta = float(cfg.eta if eta is None else eta)
-        return steps, guidance, sampler, eta
-
-    @torch.inference_mode()
-    def sample(
-        self,
-        music,
-        steps: int | None = None,
-        guidance: float | None = None,
-        seed: int = 0,
-        edit: Constraint | None = None,
-        sampler: str | None = None,
-        eta: float | None = None,
-        progress: bool = False,
-    ) -> np.ndarray:
-        """Sample one dance per music clip, each clip on its own (no window coupling).
-
-        Args:
-            music: (B, T, F) features.
-            steps, guidance, sampler, eta: defaults from the config (DDIM 50 steps, w = 2, eta 1).
-            seed: clip i's noise comes from a CPU generator seeded by (seed, i): same seed, same result.
-            edit: a constraint over (T, C) (real units) applied to every clip.
-        Returns:
-            (B, T, C) float32 motion tensors in real units (denormalised).
-        """
-        steps, guidance, sampler, eta = self._settings(steps, guidance, sampler, eta)
-        m = self._check_music(music, 3)
-        B, T, _ = m.shape
-        known = mask = None
-        if edit is not None:
-            if edit.known.shape != (T, self.representation.dim):
-                raise ChoreoError(
-                    f"edit constraint has shape {edit.known.shape}, expected ({T}, {self.representation.dim})"
-                )
-            known = self._normalize(edit.known)[None].expand(B, -1, -1)
-            mask = torch.as_tensor(edit.mask, device=self.device)[None].expand(B, -1, -1)
-        bar = _progress(steps, progress)
-        x, _ = self._run(
-            m, [guidance] * steps, steps, window_generators(seed, B), sampler, eta, known, mask, on_step=bar.update
-        )
-        bar.close()
-        out = self._denormalize(x)
-        if edit is not None:
-            out = np.where(edit.mask[None], edit.known[None], out)
-        return out
+        if o["sampler"] not in SAMPLERS:
+            raise ChoreoError(f"unknown sampler {o['sampler']!r} (known: {', '.join(SAMPLERS)})")
+        return steps, float(o["guidance"]), str(o["sampler"]), float(o["eta"])
 
     @torch.inference_mode()
     def generate(
@@ -397,6 +367,7 @@ class EdgeMethod(nn.Module):
         chunk_windows: int = 32,
         ramp: bool | None = None,
         progress: bool = False,
+        coupled: bool = True,
     ) -> np.ndarray:
         """A dance of any length for one song, from overlapping windows (EDGE's long-form sampling).
 
@@ -417,22 +388,25 @@ class EdgeMethod(nn.Module):
             steps, guidance, sampler, eta: defaults from the config.
             seed: window k's noise comes from a CPU generator seeded by (seed, k).
             constraint: editing constraint over (L, C) (real units); masked entries of the result equal it.
-            window: frames per window (default: the config's ``window_frames``).
+            window: frames per window (default: the model's window).
             chunk_windows: most windows per batched forward (>= 1).
             ramp: ramp the guidance from 0 to w over the first half of the steps (default: when there
-                is more than one window, as EDGE does).
+                is more than one coupled window, as EDGE does).
             progress: show a tqdm bar over all denoising steps.
+            coupled: False samples windows independently, end to end with no overlap (an ablation: it
+                shows the seams coupling removes).
         Returns:
             (L, C) float32 motion tensor in real units.
         """
         steps, guidance, sampler, eta = self._settings(steps, guidance, sampler, eta)
         m = self._check_music(music, 2)
         L, C = m.shape[0], self.representation.dim
-        plan = plan_windows(L, int(window or self.config.window_frames))
+        W = int(window or self.window_frames)
+        plan = plan_windows(L, W, None if coupled else W)
         if constraint is not None and constraint.known.shape != (L, C):
             raise ChoreoError(f"edit constraint has shape {constraint.known.shape}, expected ({L}, {C})")
         feats = torch.as_tensor(pad_frames(m.cpu().numpy(), plan.padded_frames), device=self.device)
-        use_ramp = plan.n_windows > 1 if ramp is None else ramp
+        use_ramp = (plan.n_windows > 1 and coupled) if ramp is None else ramp
         weights = guidance_ramp(guidance, steps) if use_ramp else [guidance] * steps
         gens = window_generators(seed, plan.n_windows)
 
@@ -456,8 +430,19 @@ class EdgeMethod(nn.Module):
                 known, mask = (split_windows(known_full, plan, a, b), mask) if bool(mask.any()) else (None, None)
             music_ab = split_windows(feats, plan, a, b)
             out[a:b], lead = self._run(
-                music_ab, weights, steps, gens[a:b], sampler, eta, known, mask, plan, lead, bar.update
+                music_ab,
+                weights,
+                steps,
+                gens[a:b],
+                sampler,
+                eta,
+                known,
+                mask,
+                plan if coupled else None,
+                lead,
+                bar.update,
             )
+            lead = lead if coupled else None
         bar.close()
         motion = stitch(self._denormalize(out), plan, make_blend(self.representation))
         if constraint is not None:
@@ -477,6 +462,6 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="denoising", unit="step", disable=not enabled, leave=False)
 
 
-def build_edge(model_config: dict | None, representation, normalizer, feature_dim: int) -> EdgeMethod:
-    """Registry entry: an :class:`EdgeMethod` from its config dict."""
-    return EdgeMethod(EdgeConfig.from_dict(model_config), representation, normalizer, feature_dim)
+def build_edge(model_config: dict | None, spec) -> EdgeMethod:
+    """Registry entry: an :class:`EdgeMethod` from its config dict and the data spec."""
+    return EdgeMethod(EdgeConfig.from_dict(model_config), spec)

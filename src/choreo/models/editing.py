@@ -122,9 +122,8 @@ def build_constraint(edits: Edit | Sequence[Edit], representation, fps: float, n
         chans = np.arange(C) if idx is None else np.asarray(representation.joint_channels(idx), np.int64)
         known[a:b, chans] = enc[a - lo : b - lo][:, chans]
         mask[a:b, chans] = True
-        if getattr(representation, "root_velocity", False) and a == lo:
+        if a == lo:
             # the reference does not know how its root moved into its first frame (encoded as 0): leave that
             # displacement free rather than forcing a stop there
-            r = representation.root_channels.start
-            mask[a, [r, r + 2]] = False
+            mask[a, list(representation.root_velocity_channels)] = False
     return Constraint(known, mask)

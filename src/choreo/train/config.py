@@ -23,51 +23,9 @@ from typing import Any
 
 import yaml
 
+from choreo.data.config import DataConfig
 from choreo.errors import ChoreoError
 from choreo.fileio import atomic_open
-
-
-@dataclass
-class DataConfig:
-    """Where the data comes from and how it becomes model tensors.
-
-    Attributes:
-        path: data folder (AIST++, Dance with Melody, or a folder of motion + music pairs); set by ``--data``.
-        kind: ``auto`` (detect), ``aistpp``, ``dwm`` or ``pairs``.
-        representation: ``auto`` (``smpl_rot6d`` for motions with SMPL rotations, ``positions`` otherwise),
-            ``smpl_rot6d`` or ``positions``.
-        fps: model frame rate; motions are resampled to it, music features are computed at it.
-        window_seconds: training window length in seconds (window frames = round(fps * window_seconds)).
-        stride_seconds: hop between training windows in seconds.
-        feature_set: music feature set name (``choreo.audio.features``), e.g. ``baseline35``.
-        mirror: add the left/right mirrored motion of every window (music unchanged).
-        contact_speed: foot-contact threshold in metres per second (EDGE: 0.01 m per frame at 30 fps).
-        sequences: restrict to these sequence names (None: all).
-        max_sequences: keep at most this many training sequences, in name order (None: all).
-        cache_dir: where encoded datasets and music features are cached (None: ``$XDG_CACHE_HOME/choreo``
-            or ``~/.cache/choreo``; ``""`` disables the cache).
-    """
-
-    path: str = ""
-    kind: str = "auto"
-    representation: str = "auto"
-    fps: float = 30.0
-    window_seconds: float = 5.0
-    stride_seconds: float = 0.5
-    feature_set: str = "baseline35"
-    mirror: bool = True
-    contact_speed: float = 0.3
-    sequences: list[str] | None = None
-    max_sequences: int | None = None
-    cache_dir: str | None = None
-
-    @property
-    def window_frames(self) -> int:
-        return int(round(self.fps * self.window_seconds))
-
-    @property
-    def stride_frames(self) -> int:
-        return max(1, int(round(self.fps * self.stride_seconds)))
 
 
 @dataclass
@@ -82,6 +40,10 @@ class TrainConfig:
         betas: optimizer betas (None: the optimizer's defaults; Adan (0.98, 0.92, 0.99), AdamW (0.9, 0.999)).
         eps: optimizer epsilon.
         warmup_steps: linear learning-rate warm-up from 0.
+        schedule: after the warm-up, ``constant`` or ``cosine`` decay to ``min_lr_ratio * lr`` at ``steps``.
+        min_lr_ratio: the cosine schedule's final fraction of ``lr``.
+        grad_accum: split each process's share of the batch into this many micro-batches (same gradients,
+            less memory; the batch must divide by processes x grad_accum).
         grad_clip: clip the global gradient norm to this (0: off).
         ema_decay: exponential moving average of the weights (0: off); ema_warmup: use
             min(decay, (1 + step) / (10 + step)) so that early EMA weights are not dominated by the init.
@@ -103,6 +65,9 @@ class TrainConfig:
     betas: list[float] | None = None
     eps: float = 1e-8
     warmup_steps: int = 0
+    schedule: str = "constant"
+    min_lr_ratio: float = 0.0
+    grad_accum: int = 1
     grad_clip: float = 1.0
     ema_decay: float = 0.9999
     ema_warmup: bool = True

@@ -1,11 +1,12 @@
-"""The one training loop for every method: data, optimiser, EMA, mixed precision, checkpoints, resume, DDP.
+"""The one training loop for every method: data, optimisers, EMA, mixed precision, checkpoints, resume, DDP.
 
-A method is any ``nn.Module`` with ``training_loss(batch) -> (loss, logs)`` (see ``choreo.models``); batches
-are ``{"motion": (B, T, C) normalised, "music": (B, T, F), "seed": (B,) int64}``. The run folder gets
-``config.yaml``, ``log.csv`` (step, loss terms, lr, samples/s, elapsed) and checkpoints
-(``last.ckpt`` + ``step_XXXXXX.ckpt``, newest ``keep_last`` kept). ``resume=True`` continues from
-``last.ckpt`` exactly: the batch order and every random draw are functions of (seed, step), see
-:mod:`choreo.train.sampling`.
+A method follows :mod:`choreo.models.method`: it configures its own optimisers and schedules, says which of
+them step at each global step (``phases``) and returns a per-sample loss for each phase. Batches are
+``{"motion": (B, T, C) normalised, "music": (B, T, F), "seed": (B,) int64}`` plus what the data config
+adds (``motion@<fps>``, ``audio``). The run folder gets ``config.yaml``, ``log.csv`` (step, loss terms, lr,
+samples/s, elapsed) and checkpoints (``last.ckpt`` + ``step_XXXXXX.ckpt``, newest ``keep_last`` kept).
+``resume=True`` continues from ``last.ckpt`` exactly: the batch order and every random draw are functions
+of (seed, step), see :mod:`choreo.train.sampling`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
+from choreo import checkpoint as ckpt_io
 from choreo.errors import ChoreoError
 from choreo.fileio import atomic_open
-from choreo.train import checkpoint as ckpt_io
-from choreo.train.adan import Adan
+from choreo.models.method import Method, Optimization
 from choreo.train.config import RunConfig
 from choreo.train.distributed import (
     DistInfo,
@@ -41,23 +41,7 @@ from choreo.train.distributed import (
 from choreo.train.ema import EMA
 from choreo.train.sampling import GlobalBatchSampler, mix_seed
 
-MethodFactory = Callable[..., nn.Module]
-
-
-def build_optimizer(params, cfg) -> torch.optim.Optimizer:
-    """Adan or AdamW from a TrainConfig."""
-    name = cfg.optimizer.lower()
-    if name == "adan":
-        betas = tuple(cfg.betas) if cfg.betas else (0.98, 0.92, 0.99)
-        if len(betas) != 3:
-            raise ChoreoError(f"Adan takes three betas, the config gives {list(betas)}")
-        return Adan(params, lr=cfg.lr, betas=betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
-    if name == "adamw":
-        betas = tuple(cfg.betas) if cfg.betas else (0.9, 0.999)
-        if len(betas) != 2:
-            raise ChoreoError(f"AdamW takes two betas, the config gives {list(betas)}")
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
-    raise ChoreoError(f"unknown optimizer {cfg.optimizer!r} (adan or adamw)")
+MethodFactory = Callable[..., Method]
 
 
 def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
@@ -124,12 +108,15 @@ class Trainer:
     Args:
         config: the run configuration.
         run_dir: output folder.
-        dataset: a built training dataset (default: ``choreo.data.build_dataset(config.data, "train")``).
-            It provides ``get(items) -> {"motion", "music"}`` tensors, ``len``, ``representation``,
-            ``normalizer``, ``feature_dim``, ``feature_set``, ``fps``, ``window_frames``.
-        method_factory: ``f(representation, normalizer, feature_dim) -> nn.Module`` (default:
-            ``choreo.models.build_method(config.method, config.model, ...)``).
+        dataset: a built training dataset (default: ``choreo.data.datasets.build_dataset(config.data, "train")``).
+            It provides ``get(items) -> {name: tensor}``, ``len``, ``spec() -> DataSpec`` and
+            ``set_normalizer``.
+        method_factory: ``f(spec) -> Method`` (default: ``choreo.models.build_method(config.method,
+            config.model, spec)``).
         resume: continue from ``run_dir/last.ckpt`` (a fresh start if there is none).
+        stop_at: stop (with a checkpoint) at this global step although the schedule runs to
+            ``config.train.steps`` (a run trained in several sittings follows one learning-rate curve).
+        time_limit: stop (with a checkpoint) after this many seconds of training in this sitting.
         progress: show a progress bar (None: when stderr is a terminal).
         log: where one-line messages go (rank 0 only).
     """
@@ -142,10 +129,14 @@ class Trainer:
         dataset=None,
         method_factory: MethodFactory | None = None,
         resume: bool = False,
+        stop_at: int | None = None,
+        time_limit: float | None = None,
         progress: bool | None = None,
         log: Callable[[str], None] | None = None,
     ):
         self.config = config
+        self.stop_at = stop_at
+        self.time_limit = time_limit
         self.run_dir = Path(run_dir)
         self.dataset = dataset
         self.method_factory = method_factory
@@ -153,14 +144,178 @@ class Trainer:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._log = log or (lambda msg: print(msg, file=sys.stderr))
         self.info: DistInfo | None = None
-        self.method: nn.Module | None = None
-        self.ema: EMA | None = None
+        self.method: Method | None = None
+        self.optimizers: dict[str, Optimization] = {}
+        self.emas: dict[str, EMA] = {}
+        self.scaler = None
         self.step = 0
 
-    # --- setup ---------------------------------------------------------------------------------------
     def say(self, msg: str) -> None:
         if self.info is None or self.info.is_main:
             self._log(msg)
+
+    def fit(self) -> dict:
+        """Run until ``config.train.steps``; returns ``{"step", "loss", "run_dir", "checkpoint", "elapsed"}``."""
+        self.info = init_distributed(self.config.train.device)
+        try:
+            return self._fit()
+        finally:
+            shutdown(self.info)
+
+    # --- the loop, top to bottom ---------------------------------------------------------------------
+    def _fit(self) -> dict:
+        cfg, tc, info = self.config, self.config.train, self.info
+        state = self._read_resume_state()
+        self._check_settings()
+        if tc.threads > 0:
+            torch.set_num_threads(tc.threads)
+        ds = self.dataset = self.dataset if self.dataset is not None else self._load_dataset()
+        if len(ds) == 0:
+            raise ChoreoError("the training set has no windows (sequences shorter than one window?)", cfg.data.path)
+        if state is not None and (state.get("spec") or {}).get("normalizer") is not None:
+            from choreo.data.normalizer import MinMaxNormalizer
+
+            ds.set_normalizer(MinMaxNormalizer.from_state_dict(state["spec"]["normalizer"]))
+
+        self._setup_method(ds)
+        elapsed_before = self._restore(state) if state is not None else 0.0
+        if info.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            cfg.save(self.run_dir / "config.yaml")
+        log = CsvLog(self.run_dir / "log.csv", self.step if state is not None else None) if info.is_main else None
+        sampler = GlobalBatchSampler(len(ds), tc.batch_size, tc.seed)
+        if info.device.type == "cuda":
+            if hasattr(ds, "to"):
+                ds.to(info.device)
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        self.say(self._banner(ds))
+
+        bar = self._progress_bar()
+        meter = _Meter()
+        t0 = t_log = time.time()
+        last_loss, saved_path = float("nan"), (self.run_dir / ckpt_io.LAST if state is not None else None)
+        last_saved = self.step if state is not None else -1
+        end = tc.steps if self.stop_at is None else min(tc.steps, self.stop_at)
+        try:
+            while self.step < end:
+                if self.time_limit is not None and time.time() - t0 > self.time_limit:
+                    self.say(f"time limit reached at step {self.step}; resume with --resume")
+                    break
+                meter.add(self._train_step(ds, sampler))
+                self.step += 1
+                if bar is not None:
+                    bar.update(1)
+                if self.step % max(1, tc.log_every) == 0 or self.step == end:
+                    now = time.time()
+                    row = meter.row(self.step, self._lrs(), tc.batch_size / max(now - t_log, 1e-9), info)
+                    row["elapsed_s"] = elapsed_before + now - t0
+                    last_loss, t_log = row["loss"], now
+                    if not math.isfinite(last_loss):
+                        raise ChoreoError(
+                            f"the loss became {last_loss} at step {self.step}; "
+                            "lower the learning rate or check the data",
+                            self.run_dir,
+                        )
+                    if log is not None:
+                        log.write(row)
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{last_loss:.4f}", samples_s=f"{row['samples_per_s']:.0f}")
+                if self.step % max(1, tc.save_every) == 0 or self.step == end:
+                    saved_path, last_saved = self._save(elapsed_before + time.time() - t0), self.step
+        finally:
+            if bar is not None:
+                bar.close()
+        if last_saved != self.step and tc.steps > 0 and self.step > 0:
+            saved_path = self._save(elapsed_before + time.time() - t0)
+        return {
+            "step": self.step,
+            "loss": last_loss,
+            "run_dir": str(self.run_dir),
+            "checkpoint": str(saved_path) if saved_path else None,
+            "elapsed": elapsed_before + time.time() - t0,
+        }
+
+    def _train_step(self, ds, sampler: GlobalBatchSampler) -> dict[str, float]:
+        """One global step: every phase the method asks for, each with its own optimiser; then the EMAs.
+
+        Returns the per-sample sums of the logged terms over this process's samples (and their count).
+        """
+        tc, info, method, step = self.config.train, self.info, self.method, self.step
+        epoch = step * tc.batch_size / len(ds)
+        # dropout and anything else on the global RNG: a function of (seed, step, rank), so resume is exact
+        torch.manual_seed(int(mix_seed(tc.seed, step, info.rank, 7)))
+        positions = sampler.local_slice(step, info.rank, info.world_size)
+        batch = {k: v.to(info.device, non_blocking=True) for k, v in ds.get(sampler.items(positions)).items()}
+        batch["seed"] = torch.from_numpy(sampler.sample_seeds(step, positions)).to(info.device)
+        n_local = len(positions)
+        phases = list(method.phases(step))
+        sums: dict[str, float | torch.Tensor] = {"n": float(n_local)}
+        for phase in phases:
+            opt = self.optimizers[phase]
+            opt.optimizer.zero_grad(set_to_none=True)
+            phase_loss = 0.0
+            for micro in _micro_batches(batch, tc.grad_accum):
+                with self._autocast():
+                    per_sample, terms = method.training_loss(micro, phase, step, epoch)
+                if per_sample.ndim != 1 or per_sample.shape[0] != len(micro["seed"]):
+                    raise ChoreoError(
+                        f"method {method.name!r} must return a per-sample loss of shape (B,), "
+                        f"got {tuple(per_sample.shape)}"
+                    )
+                # the mean over this process's samples; processes are averaged with the gradients
+                loss = per_sample.float().sum() / n_local
+                (self.scaler.scale(loss) if self.scaler else loss).backward()
+                phase_loss = phase_loss + per_sample.detach().float().sum()
+                for k, v in terms.items():
+                    per = isinstance(v, torch.Tensor) and v.ndim
+                    v = v.detach().float().sum() if per else float(v) * len(micro["seed"])
+                    sums[k] = sums.get(k, 0.0) + v
+            sums["loss" if len(phases) == 1 else f"loss_{phase}"] = phase_loss
+            self._optimizer_step(opt)
+        if self.scaler is not None:
+            self.scaler.update()
+        components = method.components()
+        for name, ema in self.emas.items():
+            ema.update(components[name])
+        if len(phases) > 1:
+            sums["loss"] = sum(sums[f"loss_{p}"] for p in phases)
+        return {k: float(v) for k, v in sums.items()}
+
+    def _optimizer_step(self, opt: Optimization) -> None:
+        average_gradients(opt.params, self.info)
+        if self.scaler:
+            self.scaler.unscale_(opt.optimizer)
+        clip = self.config.train.grad_clip if opt.grad_clip is None else opt.grad_clip
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(opt.params, clip)
+        if self.scaler:
+            self.scaler.step(opt.optimizer)
+        else:
+            opt.optimizer.step()
+        if opt.scheduler is not None:
+            opt.scheduler.step()
+
+    # --- setup -----------------------------------------------------------------------------------------
+    def _read_resume_state(self) -> dict | None:
+        last = self.run_dir / ckpt_io.LAST
+        if self.resume and last.exists():
+            state = ckpt_io.load_checkpoint(last, map_location="cpu")
+            self.say(f"resuming {self.run_dir} from step {state['step']}")
+            return state
+        if not self.resume and (last.exists() or any(self.run_dir.glob("step_*.ckpt"))):
+            raise ChoreoError("this folder already holds a training run; pass --resume or another --out", self.run_dir)
+        return None
+
+    def _check_settings(self) -> None:
+        tc, info = self.config.train, self.info
+        if tc.steps < 0 or tc.batch_size <= 0 or tc.grad_accum < 1:
+            raise ChoreoError("steps must be >= 0, batch size > 0 and grad_accum >= 1")
+        if tc.batch_size % (info.world_size * tc.grad_accum):
+            raise ChoreoError(
+                f"batch size {tc.batch_size} is not divisible by {info.world_size} process(es) x "
+                f"{tc.grad_accum} micro-batch(es)"
+            )
 
     def _load_dataset(self):
         from choreo.data.datasets import build_dataset
@@ -173,34 +328,111 @@ class Trainer:
             ds = build_dataset(self.config.data, split="train", log=lambda m: None)
         return ds
 
-    def _build_method(self, ds) -> nn.Module:
+    def _setup_method(self, ds) -> None:
+        """Build the method, its optimisers, EMAs and loss scaler (same initial weights on every process)."""
+        tc, info = self.config.train, self.info
+        torch.manual_seed(tc.seed)
         if self.method_factory is not None:
-            return self.method_factory(ds.representation, ds.normalizer, ds.feature_dim)
-        from choreo.models import build_method
+            method = self.method_factory(ds.spec())
+        else:
+            from choreo.models import build_method
 
-        return build_method(
-            self.config.method, dict(self.config.model), ds.representation, ds.normalizer, ds.feature_dim
+            method = build_method(self.config.method, dict(self.config.model), ds.spec())
+        method = method.to(info.device)
+        method.train()
+        broadcast_module(method, info)
+        self.method = method
+        self.optimizers = method.configure_optimizers(tc)
+        components = method.components()
+        self.emas = (
+            {n: EMA(components[n], tc.ema_decay, tc.ema_warmup) for n in method.ema_names()} if tc.ema_decay > 0 else {}
+        )
+        amp_dtype = resolve_precision(tc.precision, info.device)
+        self.amp_dtype = amp_dtype
+        fp16_cuda = amp_dtype == torch.float16 and info.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda") if fp16_cuda else None
+        self.step = 0
+
+    def _restore(self, state: dict) -> float:
+        """Load weights, EMAs, optimisers, schedulers, scaler, step and RNG from a checkpoint; returns elapsed s."""
+        last = self.run_dir / ckpt_io.LAST
+        try:
+            self.method.load_component_state(state["components"])
+            for name, ema in self.emas.items():
+                ema_state = (state.get("ema") or {}).get(name)
+                if ema_state is not None:
+                    ema.load_state_dict(ema_state, (state.get("ema_updates") or {}).get(name, 0))
+            saved_opts, saved_scheds = state.get("optimizers") or {}, state.get("schedulers") or {}
+            for name, opt in self.optimizers.items():
+                if name in saved_opts:
+                    opt.optimizer.load_state_dict(saved_opts[name])
+                if opt.scheduler is not None and name in saved_scheds:
+                    opt.scheduler.load_state_dict(saved_scheds[name])
+                elif opt.scheduler is not None:  # a version-1 run: put the schedule where the step says
+                    opt.scheduler.last_epoch = int(state["step"])
+                    for g, lr in zip(opt.optimizer.param_groups, opt.scheduler.get_lr(), strict=True):
+                        g["lr"] = lr
+        except (RuntimeError, ValueError, KeyError, ChoreoError) as exc:
+            msg = exc.message if isinstance(exc, ChoreoError) else str(exc).splitlines()[0][:200]
+            raise ChoreoError(
+                f"the checkpoint does not fit this model/optimizer config ({msg}); "
+                "resume with the run's own config.yaml",
+                last,
+            ) from None
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.step = int(state["step"])
+        _restore_rng(state.get("rng") or {})
+        return float(state.get("elapsed", 0.0))
+
+    # --- helpers -----------------------------------------------------------------------------------------
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.info.device.type, dtype=self.amp_dtype)
+
+    def _lrs(self) -> dict[str, float]:
+        lrs = {n: o.optimizer.param_groups[0]["lr"] for n, o in self.optimizers.items()}
+        return {"lr": next(iter(lrs.values()))} if len(lrs) == 1 else {f"lr_{n}": v for n, v in lrs.items()}
+
+    def _banner(self, ds) -> str:
+        cfg, tc, info = self.config, self.config.train, self.info
+        what = f"{len(ds)} windows"
+        rep = getattr(ds, "representation", None)
+        if rep is not None:
+            what += f" ({rep.name}, {getattr(ds, 'feature_set', '')})"
+        amp = f", autocast {str(self.amp_dtype).replace('torch.', '')}" if self.amp_dtype else ""
+        accum = f" in {tc.grad_accum} micro-batches" if tc.grad_accum > 1 else ""
+        return (
+            f"training {cfg.method} on {what} for steps {self.step}..{tc.steps}, batch {tc.batch_size}{accum} "
+            f"on {info.world_size} x {info.device}{amp}"
         )
 
-    def _checkpoint_state(self, optimizer, scaler, elapsed: float) -> dict:
-        ds = self.dataset
+    def _progress_bar(self):
+        if not (self.progress and self.info.is_main):
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=self.config.train.steps, initial=self.step, unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def _checkpoint_state(self, elapsed: float) -> dict:
+        method = self.method
+        config = self.config.to_dict()
+        if hasattr(method.config, "to_dict"):  # every setting spelled out, sampling defaults included
+            config["model"] = method.config.to_dict()
         return {
             "format": ckpt_io.FORMAT,
             "version": ckpt_io.VERSION,
             "method": self.config.method,
-            "config": self.config.to_dict(),
-            "model_config": dict(self.config.model),
-            "representation": ds.representation.name,
-            "skeleton": ds.representation.skeleton.to_arrays(),
-            "feature_set": ds.feature_set,
-            "fps": float(ds.fps),
-            "window_frames": int(ds.window_frames),
-            "normalizer": ds.normalizer.state_dict(),
-            "model": self.method.state_dict(),
-            "ema": self.ema.state_dict() if self.ema else None,
-            "ema_updates": self.ema.updates if self.ema else 0,
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict() if scaler is not None else None,
+            "produces": method.produces,
+            "config": config,
+            "spec": method.spec.state_dict(),
+            "components": method.component_state(),
+            "ema": {n: e.state_dict() for n, e in self.emas.items()},
+            "ema_updates": {n: e.updates for n, e in self.emas.items()},
+            "optimizers": {n: o.optimizer.state_dict() for n, o in self.optimizers.items()},
+            "schedulers": {n: o.scheduler.state_dict() for n, o in self.optimizers.items() if o.scheduler is not None},
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "step": self.step,
             "elapsed": elapsed,
             "world_size": self.info.world_size,
@@ -213,183 +445,42 @@ class Trainer:
             },
         }
 
-    # --- the loop ------------------------------------------------------------------------------------
-    def fit(self) -> dict:
-        """Run until ``config.train.steps``; returns ``{"step", "loss", "run_dir", "checkpoint", "elapsed"}``."""
-        self.info = init_distributed(self.config.train.device)
-        try:
-            return self._fit()
-        finally:
-            shutdown(self.info)
-
-    def _fit(self) -> dict:
-        cfg, tc, info = self.config, self.config.train, self.info
-        device = info.device
-        last = self.run_dir / ckpt_io.LAST
-        state = None
-        if self.resume and last.exists():
-            state = ckpt_io.load_checkpoint(last, map_location="cpu")
-            self.say(f"resuming {self.run_dir} from step {state['step']}")
-        elif not self.resume and (last.exists() or any(self.run_dir.glob("step_*.ckpt"))):
-            raise ChoreoError("this folder already holds a training run; pass --resume or another --out", self.run_dir)
-        if tc.batch_size % info.world_size:
-            raise ChoreoError(f"batch size {tc.batch_size} is not divisible by the {info.world_size} processes")
-        if tc.steps < 0 or tc.batch_size <= 0:
-            raise ChoreoError("steps must be >= 0 and batch size > 0")
-
-        if tc.threads > 0:
-            torch.set_num_threads(tc.threads)
-        if self.dataset is None:
-            self.dataset = self._load_dataset()
-        ds = self.dataset
-        if len(ds) == 0:
-            raise ChoreoError("the training set has no windows (sequences shorter than one window?)", cfg.data.path)
-        if state is not None:
-            from choreo.data.normalizer import MinMaxNormalizer
-
-            ds.set_normalizer(MinMaxNormalizer.from_state_dict(state["normalizer"]))
-
-        torch.manual_seed(tc.seed)
-        method = self._build_method(ds).to(device)
-        method.train()
-        self.method = method
-        broadcast_module(method, info)
-        params = [p for p in method.parameters() if p.requires_grad]
-        if not params:
-            raise ChoreoError(f"method {cfg.method!r} has no trainable parameters")
-        optimizer = build_optimizer(params, tc)
-        amp_dtype = resolve_precision(tc.precision, device)
-        scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 and device.type == "cuda" else None
-        self.ema = EMA(method, tc.ema_decay, tc.ema_warmup) if tc.ema_decay > 0 else None
-        elapsed_before = 0.0
-        self.step = 0
-        if state is not None:
-            try:
-                method.load_state_dict(state["model"])
-                optimizer.load_state_dict(state["optimizer"])
-                if self.ema is not None and state.get("ema") is not None:
-                    self.ema.load_state_dict(state["ema"], state.get("ema_updates", 0))
-            except (RuntimeError, ValueError, KeyError) as exc:
-                raise ChoreoError(
-                    f"the checkpoint does not fit this model/optimizer config ({str(exc).splitlines()[0][:200]}); "
-                    "resume with the run's own config.yaml",
-                    last,
-                ) from None
-            if scaler is not None and state.get("scaler"):
-                scaler.load_state_dict(state["scaler"])
-            self.step = int(state["step"])
-            elapsed_before = float(state.get("elapsed", 0.0))
-            _restore_rng(state.get("rng") or {})
-
-        if info.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            cfg.save(self.run_dir / "config.yaml")
-        log = CsvLog(self.run_dir / "log.csv", self.step if state is not None else None) if info.is_main else None
-        sampler = GlobalBatchSampler(len(ds), tc.batch_size, tc.seed)
-        if device.type == "cuda" and hasattr(ds, "to"):
-            ds.to(device)
-        if device.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
-
-        start = self.step
-        self.say(
-            f"training {cfg.method} on {len(ds)} windows ({ds.representation.name}, {ds.feature_set}) for steps "
-            f"{start}..{tc.steps}, batch {tc.batch_size} on {info.world_size} x {device}"
-            + (f", autocast {str(amp_dtype).replace('torch.', '')}" if amp_dtype else "")
-        )
-        bar = None
-        if self.progress and info.is_main:
-            from tqdm import tqdm
-
-            bar = tqdm(total=tc.steps, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr)
-        t0 = time.time()
-        t_log, n_since_log = time.time(), 0
-        sums: dict[str, object] = {}
-        last_loss = float("nan")
-        last_saved = start if state is not None else -1
-        saved_path = last if state is not None else None
-        try:
-            while self.step < tc.steps:
-                step = self.step
-                lr = tc.lr * min(1.0, (step + 1) / tc.warmup_steps) if tc.warmup_steps > 0 else tc.lr
-                for g in optimizer.param_groups:
-                    g["lr"] = lr
-                # Dropout and anything else on the global RNG: a function of (seed, step, rank), so resume is exact.
-                torch.manual_seed(int(mix_seed(tc.seed, step, info.rank, 7)))
-                positions = sampler.local_slice(step, info.rank, info.world_size)
-                batch = ds.get(sampler.items(positions))
-                batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-                batch["seed"] = torch.from_numpy(sampler.sample_seeds(step, positions)).to(device)
-
-                optimizer.zero_grad(set_to_none=True)
-                ctx = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
-                with ctx:
-                    loss, logs = method.training_loss(batch)
-                (scaler.scale(loss) if scaler else loss).backward()
-                average_gradients(params, info)
-                if scaler:
-                    scaler.unscale_(optimizer)
-                if tc.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
-                if scaler:
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    optimizer.step()
-                if self.ema is not None:
-                    self.ema.update(method)
-                self.step += 1
-                n_since_log += 1
-                for k, v in {"loss": loss, **dict(logs)}.items():
-                    v = v.detach().float() if isinstance(v, torch.Tensor) else float(v)
-                    sums[k] = sums[k] + v if k in sums else v
-                if bar is not None:
-                    bar.update(1)
-
-                if self.step % max(1, tc.log_every) == 0 or self.step == tc.steps:
-                    keys = list(sums)
-                    vals = average_values([float(sums[k]) / n_since_log for k in keys], info)
-                    now = time.time()
-                    sps = n_since_log * tc.batch_size / max(now - t_log, 1e-9)
-                    row = {"step": self.step, **dict(zip(keys, vals, strict=True)), "lr": lr, "samples_per_s": sps}
-                    row["elapsed_s"] = elapsed_before + now - t0
-                    last_loss = row["loss"]
-                    if not math.isfinite(last_loss):
-                        raise ChoreoError(
-                            f"the loss became {last_loss} at step {self.step}; "
-                            "lower the learning rate or check the data",
-                            self.run_dir,
-                        )
-                    if log is not None:
-                        log.write(row)
-                    if bar is not None:
-                        bar.set_postfix(loss=f"{last_loss:.4f}", samples_s=f"{sps:.0f}")
-                    sums, t_log, n_since_log = {}, now, 0
-
-                if self.step % max(1, tc.save_every) == 0 or self.step == tc.steps:
-                    saved_path = self._save(optimizer, scaler, elapsed_before + time.time() - t0)
-                    last_saved = self.step
-        finally:
-            if bar is not None:
-                bar.close()
-        if last_saved != self.step and tc.steps > 0 and self.step > 0:
-            saved_path = self._save(optimizer, scaler, elapsed_before + time.time() - t0)
-        return {
-            "step": self.step,
-            "loss": last_loss,
-            "run_dir": str(self.run_dir),
-            "checkpoint": str(saved_path) if saved_path else None,
-            "elapsed": elapsed_before + time.time() - t0,
-        }
-
-    def _save(self, optimizer, scaler, elapsed: float) -> Path | None:
+    def _save(self, elapsed: float) -> Path | None:
         path = None
         if self.info.is_main:
-            state = self._checkpoint_state(optimizer, scaler, elapsed)
+            state = self._checkpoint_state(elapsed)
             path = ckpt_io.save_run_checkpoint(self.run_dir, state, self.step, self.config.train.keep_last)
         barrier(self.info)
         return path
+
+
+class _Meter:
+    """Sums of logged terms between two log rows; a row holds their global per-sample means."""
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.steps = 0
+
+    def add(self, sums: dict[str, float]) -> None:
+        for k, v in sums.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+        self.steps += 1
+
+    def row(self, step: int, lrs: dict[str, float], batch_per_s: float, info: DistInfo) -> dict[str, float]:
+        n = self.sums.pop("n")
+        keys = ["loss", *sorted(k for k in self.sums if k != "loss")]
+        vals = average_values([self.sums[k] / n for k in keys], info)
+        row = {"step": step, **dict(zip(keys, vals, strict=True)), **lrs, "samples_per_s": self.steps * batch_per_s}
+        self.sums, self.steps = {}, 0
+        return row
+
+
+def _micro_batches(batch: dict[str, torch.Tensor], n: int) -> list[dict[str, torch.Tensor]]:
+    """Split a batch into ``n`` equal consecutive parts (``n`` divides its size: checked at setup)."""
+    if n == 1:
+        return [batch]
+    size = len(batch["seed"]) // n
+    return [{k: v[i * size : (i + 1) * size] for k, v in batch.items()} for i in range(n)]
 
 
 def _np_state() -> dict:

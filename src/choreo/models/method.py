@@ -1,0 +1,172 @@
+"""The method protocol: what the trainer, checkpoints and loaders need from any method.
+
+A method is an ``nn.Module`` made of named components (its direct child modules: a denoiser; a base and an
+SSR model plus encoders; a generator, a discriminator and a frozen codec), with
+
+- ``configure_optimizers(train)``: its own optimisers and learning-rate schedules, by name (one by
+  default, over every trainable parameter, from the run's :class:`~choreo.train.config.TrainConfig`);
+- ``phases(step)``: which optimisers step at a global step, in order (a GAN: discriminator then
+  generator; a staged method: encoders first, then the diffusion models);
+- ``training_loss(batch, phase, step, epoch)``: a **per-sample** loss (B,) for that phase, plus per-sample
+  (or scalar) terms to log. The trainer averages it over the global batch, so micro-batches and
+  processes give the same gradients; a method weights samples (by diffusion timestep, by curriculum)
+  inside it.
+
+Sampling options live in the method's config (``sampling_defaults``); callers override them by name.
+
+``produces`` says what a trained method makes: ``"dance"`` (music -> motion: ``generate(features, seed,
+constraint, progress, **options) -> (L, C)``) or ``"music"`` (motion -> audio: ``compose(motion tensor,
+seed, progress, **options) -> (samples,)`` at ``sample_rate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from choreo.errors import ChoreoError
+
+
+@dataclass
+class Optimization:
+    """One optimiser of a method: what it updates and how its learning rate moves.
+
+    Attributes:
+        optimizer: a torch optimiser over ``params``.
+        scheduler: a torch LR scheduler stepped once after every step of this optimiser (None: fixed lr).
+        params: the parameters it updates (gradients are averaged over processes and clipped over these).
+        grad_clip: clip the global gradient norm of ``params`` to this (0: off; None: the run's setting).
+    """
+
+    optimizer: torch.optim.Optimizer
+    scheduler: Any = None
+    params: list[nn.Parameter] | None = None
+    grad_clip: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.params is None:
+            self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
+
+
+class Method(nn.Module):
+    """Base class of every method (see the module docstring).
+
+    Subclasses set ``name`` and ``produces``, build their components in ``__init__(config, spec)`` and
+    implement :meth:`training_loss` and their sampler.
+
+    Attributes:
+        name: registry name (``edge``, ``diffdance``, ...).
+        produces: ``"dance"`` or ``"music"``.
+        ema_components: components whose weights are averaged during training (and sampled with);
+            None: every component with trainable parameters.
+        sampling_options: option names accepted by the sampler (with defaults from the config).
+    """
+
+    name: ClassVar[str] = ""
+    produces: ClassVar[str] = "dance"
+    ema_components: ClassVar[tuple[str, ...] | None] = None
+    sampling_options: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: Any, spec: Any):
+        super().__init__()
+        self.config = config
+        self.spec = spec
+
+    # ---- structure ------------------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        for t in self.parameters():
+            return t.device
+        for t in self.buffers():
+            return t.device
+        return torch.device("cpu")
+
+    def components(self) -> dict[str, nn.Module]:
+        """Named parts saved in checkpoints: the direct child modules that hold weights or buffers."""
+        return {
+            n: m
+            for n, m in self.named_children()
+            if any(True for _ in m.parameters()) or any(True for _ in m.buffers())
+        }
+
+    def ema_names(self) -> list[str]:
+        """Components that get an EMA copy."""
+        comps = self.components()
+        if self.ema_components is not None:
+            missing = [n for n in self.ema_components if n not in comps]
+            if missing:
+                raise ChoreoError(f"method {self.name!r} has no component(s) {', '.join(missing)} for EMA")
+            return list(self.ema_components)
+        return [n for n, m in comps.items() if any(p.requires_grad for p in m.parameters())]
+
+    def component_state(self) -> dict[str, dict[str, torch.Tensor]]:
+        """``{component: state_dict}``."""
+        return {n: m.state_dict() for n, m in self.components().items()}
+
+    def load_component_state(self, states: dict[str, dict[str, torch.Tensor]], strict: bool = True) -> None:
+        """Load ``{component: state_dict}`` (every component must be there when ``strict``)."""
+        comps = self.components()
+        unknown = sorted(set(states) - set(comps))
+        missing = sorted(set(comps) - set(states))
+        if unknown or (strict and missing):
+            raise ChoreoError(
+                f"checkpoint components do not fit method {self.name!r}: "
+                + (f"unknown {', '.join(unknown)}; " if unknown else "")
+                + (f"missing {', '.join(missing)}" if missing else "")
+            )
+        for n, sd in states.items():
+            try:
+                comps[n].load_state_dict(sd)
+            except (RuntimeError, KeyError, TypeError) as exc:
+                first = str(exc).strip().splitlines()[0][:200]
+                raise ChoreoError(f"the weights of {n!r} do not fit the {self.name} config ({first})") from None
+
+    # ---- training -------------------------------------------------------------------------------------
+    def configure_optimizers(self, train: Any) -> dict[str, Optimization]:
+        """One optimiser ``main`` over every trainable parameter, with the run's warm-up and decay."""
+        from choreo.optim import build_optimizer, warmup_schedule
+
+        params = [p for p in self.parameters() if p.requires_grad]
+        if not params:
+            raise ChoreoError(f"method {self.name!r} has no trainable parameters")
+        opt = build_optimizer(params, train)
+        sched = warmup_schedule(opt, train.warmup_steps, train.steps, train.schedule, train.min_lr_ratio)
+        return {"main": Optimization(opt, sched, params)}
+
+    def phases(self, step: int) -> Sequence[str]:
+        """Optimisers to step at global step ``step``, in order (default: the only one, ``main``)."""
+        return ("main",)
+
+    def training_loss(
+        self, batch: dict[str, torch.Tensor], phase: str, step: int, epoch: float
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor | float]]:  # pragma: no cover - abstract
+        """Per-sample loss (B,) of ``phase`` on ``batch`` and per-sample (B,) or scalar terms to log.
+
+        Args:
+            batch: ``motion`` (B, W, C) normalised, ``music`` (B, W, F), ``seed`` (B,) int64 per-sample
+                seeds (draw every random number of sample i from a generator seeded with it: resume and
+                process count then do not change the noise), plus ``motion@<fps>`` and ``audio`` when the
+                data config asks for them.
+            phase: the optimiser being stepped.
+            step: global step (0-based); epoch: ``step * batch_size / dataset size`` (fractional).
+        """
+        raise NotImplementedError
+
+    # ---- sampling -------------------------------------------------------------------------------------
+    def sampling_defaults(self) -> dict[str, Any]:
+        """The config's value of every sampling option (what a caller that passes none gets)."""
+        return {k: getattr(self.config, k) for k in self.sampling_options}
+
+    def sampling_settings(self, **options: Any) -> dict[str, Any]:
+        """The defaults with the caller's non-None options on top; an unknown option is a ChoreoError."""
+        unknown = sorted(k for k, v in options.items() if v is not None and k not in self.sampling_options)
+        if unknown:
+            known = ", ".join(self.sampling_options) or "none"
+            raise ChoreoError(f"{', '.join(unknown)} do(es) not apply to method {self.name!r} (its options: {known})")
+        out = self.sampling_defaults()
+        out.update({k: v for k, v in options.items() if v is not None})
+        return out
