@@ -25,9 +25,7 @@ def load(path_or_name: str | os.PathLike, device: str | None = None, threads: in
     path = resolve_model(path_or_name)
     method, state = load_method(path, device=device)
     if method.produces == "music":
-        from choreo.compose import Composer
-
-        return Composer(method, str(path), threads, state.get("info"))
-    from choreo.generate import Choreographer
-
-    return Choreographer(method, str(path), threads, state.get("info"))
+        from choreo.compose import Composer as kind
+    else:
+        from choreo.generate import Choreographer as kind
+    return kind(method, str(path), threads, state.get("info"))

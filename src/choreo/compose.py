@@ -10,45 +10,23 @@ mono float32 samples at ``method.sample_rate``; the length follows the dance.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from choreo.errors import ChoreoError
-from choreo.generate import set_threads
 from choreo.motion.motion import Motion
+from choreo.trained import TrainedModel
 
 __all__ = ["Composer"]
 
 
-class Composer:
-    """A trained dance-to-music model. Attributes as :class:`~choreo.generate.Choreographer`, plus ``sample_rate``."""
+class Composer(TrainedModel):
+    """A trained dance-to-music model. Attributes: those of :class:`TrainedModel` plus ``sample_rate`` (Hz)."""
+
+    produces = "music"
 
     def __init__(self, method, checkpoint: str | None = None, threads: int | None = None, info: dict | None = None):
-        if getattr(method, "produces", None) != "music":
-            raise ChoreoError(f"a {method.name!r} model makes {method.produces}, not music", checkpoint)
-        self.method = method.eval()
-        self.representation = method.spec.representation
-        self.fps = float(method.spec.fps)
+        super().__init__(method, checkpoint, threads, info)
         self.sample_rate = int(method.sample_rate)
-        self.checkpoint = checkpoint
-        self.info = dict(info or {})
-        self.device = method.device
-        set_threads(self.device, threads)
-
-    @classmethod
-    def load(
-        cls, checkpoint: str | os.PathLike | None = None, device: str | None = None, threads: int | None = None
-    ) -> Composer:
-        """A checkpoint file, run folder or packaged name (None: the packaged default music model)."""
-        from choreo.checkpoint import load_method
-        from choreo.packaged import resolve_model
-
-        path = resolve_model(checkpoint, produces="music")
-        method, state = load_method(path, device=device)
-        if method.produces != "music":
-            raise ChoreoError(f"this is a {method.name!r} checkpoint, which makes {method.produces}, not music", path)
-        return cls(method, str(path), threads, state.get("info"))
 
     def encode(self, motion: Motion) -> np.ndarray:
         """The motion at the model's frame rate, in its representation: (T, C) float32, real units."""

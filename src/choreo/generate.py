@@ -28,88 +28,24 @@ import numpy as np
 from choreo.errors import ChoreoError
 from choreo.models.editing import Constraint, Edit, build_constraint
 from choreo.motion.motion import Motion
+from choreo.trained import TrainedModel, default_threads
 
-__all__ = ["Choreographer", "Edit", "Constraint", "default_threads", "set_threads"]
-
-
-def default_threads() -> int:
-    """CPU threads for sampling: the cores this process may use (at most 16), less those already busy.
-
-    PyTorch's thread pool spins while it waits for its slowest thread; on cores shared with other busy
-    processes that wait can cost more than the extra thread brings (10x slower seen with 2 threads on 2
-    loaded cores), so cores kept busy by others (1-minute load average) are left to them.
-    """
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        n = os.cpu_count() or 1
-    try:
-        busy = int(os.getloadavg()[0] + 0.5)
-    except (AttributeError, OSError):
-        busy = 0
-    return max(1, min(n, 16, n - busy + 1))
+__all__ = ["Choreographer", "Edit", "Constraint", "default_threads"]
 
 
-def set_threads(device, threads: int | None) -> None:
-    """On the CPU, use ``threads`` torch threads (default :func:`default_threads`, only ever lowering torch's)."""
-    import torch
-
-    if device.type == "cpu":
-        want = default_threads() if threads is None else int(threads)
-        if threads is not None or torch.get_num_threads() > want:
-            torch.set_num_threads(max(1, want))
-
-
-class Choreographer:
+class Choreographer(TrainedModel):
     """A trained music-to-dance model ready to dance (any method whose checkpoint ``produces`` dances).
 
-    Build it with :meth:`load` (or ``choreo.load``). Attributes: ``method`` (the trained
-    :class:`~choreo.models.method.Method`), ``representation``, ``fps``, ``feature_set``, ``window_frames``,
-    ``device``, ``checkpoint`` (path), ``info`` (the checkpoint's description, for packaged models).
+    Build it with :meth:`load` (or ``choreo.load``). Attributes: those of :class:`TrainedModel` plus
+    ``feature_set`` and ``window_frames``.
     """
 
+    produces = "dance"
+
     def __init__(self, method, checkpoint: str | None = None, threads: int | None = None, info: dict | None = None):
-        if getattr(method, "produces", "dance") != "dance":
-            raise ChoreoError(f"a {method.name!r} model makes {method.produces}, not dances", checkpoint)
-        self.method = method.eval()
-        spec = method.spec
-        self.representation = spec.representation
-        self.fps = float(spec.fps)
-        self.feature_set = str(spec.feature_set)
-        self.window_frames = int(spec.window_frames)
-        self.checkpoint = checkpoint
-        self.info = dict(info or {})
-        self.device = method.device
-        set_threads(self.device, threads)
-
-    @classmethod
-    def load(
-        cls, checkpoint: str | os.PathLike, device: str | None = None, weights: str = "ema", threads: int | None = None
-    ) -> Choreographer:
-        """Load a checkpoint file, a run folder's ``last.ckpt``, or a packaged model by name (``choreo models``).
-
-        Args:
-            checkpoint: file, run directory or packaged model name.
-            device: ``"cpu"``, ``"cuda"``, ... (default: CUDA when available, else CPU).
-            weights: ``"ema"`` (the averaged weights, when the checkpoint has them) or ``"model"``.
-            threads: CPU threads for sampling (default :func:`default_threads`).
-
-        Raises:
-            ChoreoError: missing, corrupt or truncated file; not a choreo checkpoint; a checkpoint of a
-                method that does not make dances from music; weights that do not fit its config.
-        """
-        from choreo.checkpoint import load_method
-        from choreo.packaged import resolve_model
-
-        path = resolve_model(checkpoint)
-        method, state = load_method(path, weights=weights, device=device)
-        if method.produces != "dance":
-            raise ChoreoError(
-                f"this is a {method.name!r} checkpoint, which makes {method.produces} from dances, not dances "
-                "(use choreo music / choreo.load)",
-                path,
-            )
-        return cls(method, str(path), threads, state.get("info"))
+        super().__init__(method, checkpoint, threads, info)
+        self.feature_set = str(self.spec.feature_set)
+        self.window_frames = int(self.spec.window_frames)
 
     # ---- music --------------------------------------------------------------------------------------
     def features(self, music, seconds: float | None = None, start: float = 0.0) -> tuple[np.ndarray, dict]:
