@@ -124,3 +124,45 @@ def test_help_lists_the_options(capsys):
     text = capsys.readouterr().out
     for opt in ("--checkpoint", "--seconds", "--seed", "--guidance", "--steps", "--format", "--edit-from", "--demo"):
         assert opt in text
+
+
+def _song_folder(folder, data_dir, n=3):
+    from choreo.audio import load_audio
+    from choreo.audio.demo import write_wav
+
+    folder.mkdir()
+    y, sr = load_audio(data_dir / TRUMPET, end=1.5)
+    for i in range(n):
+        write_wav(folder / f"song{i}.wav", y * (0.5 + 0.2 * i), sr)
+    (folder / "notes.txt").write_text("not a song")
+    return folder
+
+
+def test_a_folder_of_songs_gives_one_dance_per_song(ckpt, tmp_path, data_dir, capsys):
+    songs = _song_folder(tmp_path / "songs", data_dir)
+    argv = ["dance", str(songs), "-c", str(ckpt), "-o", str(tmp_path / "out"), "--steps", "2", "--format", "npz"]
+    assert main([*argv, "--no-progress", "--threads", "1"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(tmp_path / "out" / f"song{i}.npz") for i in range(3)]
+    assert all(read_motion(p).n_frames == 45 for p in printed)  # 1.5 s at 30 fps each
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    fails(capsys, ["dance", str(empty), "-c", str(ckpt)], "no songs")
+
+
+@pytest.mark.slow
+def test_torchrun_splits_the_songs_over_processes(ckpt, tmp_path, data_dir):
+    import os
+    import subprocess
+    import sys
+
+    songs = _song_folder(tmp_path / "songs", data_dir, n=5)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "choreo"]
+    args = ["dance", str(songs), "-c", str(ckpt), "-o", str(tmp_path / "out"), "--steps", "2", "--format", "npz"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CHOREO_CACHE": str(tmp_path / "cache")}
+    r = subprocess.run([*cmd, *args, "--no-progress"], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    printed = r.stdout.split()
+    # every song danced exactly once, by one of the two processes
+    assert sorted(printed) == [str(tmp_path / "out" / f"song{i}.npz") for i in range(5)]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"song{i}.npz" for i in range(5)]

@@ -65,7 +65,9 @@ def test_choreo_load_by_name_gives_a_dance_generator():
 
     model = choreo.load("edge", device="cpu", threads=1)
     assert isinstance(model, Choreographer) and model.checkpoint == str(default_checkpoint())
-    assert model.method.sampling_defaults() == {"guidance": 2.0, "steps": 50, "sampler": "ddim", "eta": 1.0}
+    # the fast path (issue 15) is the packaged model's own setting: DPM-Solver++ 8 steps, bf16 where native
+    want = {"guidance": 2.0, "steps": 8, "sampler": "dpm++2m", "eta": 1.0, "precision": "auto"}
+    assert model.method.sampling_defaults() == want
     assert "Dance with Melody" in model.info["data"]
 
 
@@ -84,5 +86,5 @@ def test_sampling_settings_saved_in_the_checkpoint_are_honoured(tmp_path):
     copy, flags, plain = (read_motion(tmp_path / d / "demo.npz") for d in ("copy", "flags", "plain"))
     np.testing.assert_array_equal(copy.positions, flags.positions)
     assert copy.meta["guidance"] == 1.0 and copy.meta["steps"] == 10
-    assert plain.meta["guidance"] == 2.0 and plain.meta["steps"] == 50
+    assert plain.meta["guidance"] == 2.0 and plain.meta["steps"] == 8 and plain.meta["sampler"] == "dpm++2m"
     assert np.abs(plain.positions - flags.positions).max() > 1e-2

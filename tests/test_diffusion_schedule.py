@@ -109,7 +109,14 @@ def _gaussian_oracle(d: GaussianDiffusion, m: float, s: float):
 
 @pytest.mark.parametrize(
     "sampler,eta,steps,tol",
-    [("ddpm", 1.0, 1000, 0.02), ("ddim", 0.0, 1000, 0.02), ("ddim", 1.0, 50, 0.1), ("ddim", 0.0, 50, 0.1)],
+    [
+        ("ddpm", 1.0, 1000, 0.02),
+        ("ddim", 0.0, 1000, 0.02),
+        ("ddim", 1.0, 50, 0.1),
+        ("ddim", 0.0, 50, 0.1),
+        ("dpm++2m", 0.0, 15, 0.05),
+        ("dpm++2m", 1.0, 20, 0.1),
+    ],
 )
 def test_samplers_recover_a_gaussian_with_an_exact_denoiser(sampler, eta, steps, tol):
     # with the true posterior mean as the "network", DDPM / DDIM must produce samples of the data law
@@ -161,3 +168,37 @@ def test_unknown_schedule():
         GaussianDiffusion(1000, "sigmoid")
     lin = GaussianDiffusion(1000, "linear")
     assert float(lin.betas[0]) == pytest.approx(1e-4) and float(lin.betas[-1]) == pytest.approx(2e-2)
+
+
+def test_dpm_solver_first_step_is_deterministic_ddim():
+    """Without a previous prediction, DPM-Solver++ (eta 0) is exactly DDIM with eta 0."""
+    d = GaussianDiffusion(1000)
+    g = torch.Generator().manual_seed(0)
+    x0, xt = torch.randn(3, 4, generator=g, dtype=torch.float64), torch.randn(3, 4, generator=g, dtype=torch.float64)
+    for t, t_next in ((999, 800), (500, 300), (40, 0)):
+        out, h = d.dpm_step(x0, xt, t, t_next)
+        torch.testing.assert_close(out, d.step(x0, xt, t, t_next, "ddim", 0.0))
+        assert h == pytest.approx(d.log_snr(t_next) - d.log_snr(t)) and h > 0
+    assert d.dpm_step(x0, xt, 5, -1)[0] is x0
+
+
+def test_dpm_solver_follows_the_probability_flow_more_closely_than_ddim():
+    """Data N(0, s^2) with the exact denoiser: the ODE maps x_T to x_T * s / std(x_T) (a deterministic scaling).
+
+    The second-order solver's error after 10 steps is under half of DDIM's (first order) with the same steps, and
+    after 15 steps it is below DDIM's after 50.
+    """
+    d = GaussianDiffusion(1000)
+    s = 0.5
+    x = torch.linspace(-3, 3, 101, dtype=torch.float64)[:, None]
+    a = d.abar(999)
+    exact = x * s / math.sqrt(a * s * s + 1 - a)
+    oracle = _gaussian_oracle(d, 0.0, s)
+    err = {}
+    for sampler, steps in (("ddim", 10), ("dpm++2m", 10), ("ddim", 50), ("dpm++2m", 15)):
+        out = d.sample_loop(oracle, x.clone(), steps, sampler, 0.0, None, clip=False)
+        err[sampler, steps] = float((out - exact).abs().max())
+    assert err["dpm++2m", 10] < 0.5 * err["ddim", 10], err
+    assert err["dpm++2m", 15] < err["ddim", 50], err
+    with pytest.raises(ChoreoError, match="unknown sampler"):
+        d.sample_loop(oracle, x.clone(), 3, "plms", 0.0, None)

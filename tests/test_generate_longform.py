@@ -219,3 +219,30 @@ def test_split_windows_by_chunk_matches_all():
     every = split_windows(x, plan)
     for a, b in ((0, 4), (4, 9), (20, 99)):
         torch.testing.assert_close(split_windows(x, plan, a, b), every[a:b])
+
+
+def test_bf16_precision_runs_the_network_in_bf16_and_stays_close():
+    from choreo.models import precision
+
+    m = untrained()
+    music = music_for(40, 0.2)
+    full = m.generate(music, steps=4, seed=1, precision="fp32")
+    half = m.generate(music, steps=4, seed=1, precision="bf16")
+    assert half.dtype == np.float32 and not np.array_equal(full, half)  # the network really ran in bf16
+    assert np.abs(half - full).max() < 0.05 * np.abs(full).max()
+    assert precision.resolve("fp32", torch.device("cpu")) is None
+    assert precision.resolve("bf16", torch.device("cpu")) == torch.bfloat16
+    want = torch.bfloat16 if precision.cpu_has_native_bf16() else None
+    assert precision.resolve("auto", torch.device("cpu")) == want
+    with pytest.raises(ChoreoError, match="precision"):
+        m.generate(music, steps=2, precision="fp8")
+
+
+def test_dpm_solver_samples_and_is_deterministic_with_eta_zero():
+    m = untrained()
+    music = music_for(40, 0.3)
+    a = m.generate(music, steps=6, seed=2, sampler="dpm++2m", eta=0.0)
+    b = m.generate(music, steps=6, seed=2, sampler="dpm++2m", eta=0.0)
+    c = m.generate(music, steps=6, seed=3, sampler="dpm++2m", eta=0.0)
+    assert a.shape == (40, m.representation.dim) and np.isfinite(a).all()
+    assert np.array_equal(a, b) and np.abs(a - c).max() > 1e-3  # the seed still matters: the initial noise

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from choreo.errors import ChoreoError
 
 NAME = "dance"
 
-FORMATS = ("mp4", "gif", "bvh", "npz", "pkl")
+FORMATS = ("mp4", "gif", "bvh", "glb", "npz", "pkl")
 DEFAULT_FORMATS = "mp4,bvh,npz"
 
 EPILOG = """\
@@ -22,6 +23,8 @@ examples:
   choreo dance song.mp3 --edit-from seed.bvh --edit-frames 0:60          (continue from a seed motion)
   choreo dance song.mp3 --edit-from ref.npz --edit-joints upper          (keep the reference's upper body)
   choreo dance song.mp3 --edit-from ref.npz --edit-joints left_wrist,right_wrist --edit-frames 90:180
+  choreo dance songs/ -o dances/ --format bvh,npz       (every song in a folder)
+  torchrun --nproc_per_node 4 -m choreo dance songs/ -o dances/ --format bvh,npz   (songs split over processes)
 
 Frames are counted at the model's own frame rate (`choreo models` lists it; the default model runs at 25 fps)
 from the start of the dance; A:B includes A and excludes B, either end may be left out. Sampling settings
@@ -38,7 +41,9 @@ def add_parser(sub) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("song", nargs="?", help="audio file (wav, mp3, ogg, flac, m4a, ...)")
+    p.add_argument(
+        "song", nargs="?", help="audio file (wav, mp3, ogg, flac, m4a, ...) or a folder of them (one dance per song)"
+    )
     which = p.add_mutually_exclusive_group()
     which.add_argument("--checkpoint", "-c", metavar="CKPT", help="checkpoint file or run folder")
     which.add_argument("--model", "-m", metavar="NAME", help="a packaged model by name (default: the default one)")
@@ -48,8 +53,13 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same dance")
     p.add_argument("--guidance", type=float, help="classifier-free guidance weight (default: the model's, EDGE 2)")
     p.add_argument("--steps", type=int, help="denoising steps (default: the model's, EDGE 50)")
-    p.add_argument("--sampler", choices=("ddim", "ddpm"), help="sampler (default: the model's, EDGE ddim)")
-    p.add_argument("--eta", type=float, help="DDIM eta: 0 deterministic, 1 EDGE's (default: the model's)")
+    p.add_argument("--sampler", choices=("ddim", "ddpm", "dpm++2m"), help="sampler (default: the model's)")
+    p.add_argument("--eta", type=float, help="sampler noise: 0 deterministic, 1 EDGE's DDIM (default: the model's)")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        help="network precision (default: the model's; auto = bf16 where the processor computes it natively)",
+    )
     p.add_argument(
         "--format", default=DEFAULT_FORMATS, help=f"outputs among {','.join(FORMATS)} (default {DEFAULT_FORMATS})"
     )
@@ -116,8 +126,9 @@ def run(args) -> int:
         raise ChoreoError("give a SONG to dance to (or --demo)")
     if args.steps is not None and args.steps < 1:
         raise ChoreoError(f"--steps must be at least 1, got {args.steps}")
-    if args.song and not Path(args.song).is_file():
+    if args.song and not Path(args.song).exists():
         raise ChoreoError("song not found", args.song)
+    songs = songs_for_this_process(Path(args.song)) if args.song else []
     from choreo.packaged import resolve_model
 
     if args.checkpoint and not Path(args.checkpoint).exists():
@@ -145,11 +156,38 @@ def run(args) -> int:
         song = out_dir / "demo.wav"
         out_dir.mkdir(parents=True, exist_ok=True)
         write_wav(song, y, sr)
-        stem = "demo"
-    else:
-        song = Path(args.song)
-        stem = song.stem
+        songs = [song]
+    if len(songs) == 1 and not Path(args.song or songs[0]).is_dir():
+        dance_one(choreographer, songs[0], out_dir, formats, edit, args)
+        return 0
+    failed = []
+    for song in songs:  # a folder: one bad song does not stop the others
+        try:
+            dance_one(choreographer, song, out_dir, formats, edit, args)
+        except ChoreoError as exc:
+            print(f"choreo dance: error: {exc}", file=sys.stderr)
+            failed.append(song.name)
+    if failed:
+        raise ChoreoError(f"{len(failed)} of {len(songs)} songs failed: {', '.join(failed)}", args.song)
+    return 0
 
+
+def songs_for_this_process(path: Path) -> list[Path]:
+    """The song, or this process's share of a folder's songs (sorted by name; under torchrun, song i goes to
+    the process of rank i mod world size, so every song is danced exactly once)."""
+    if not path.is_dir():
+        return [path]
+    from choreo.audio.io import AUDIO_EXTENSIONS
+
+    songs = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+    if not songs:
+        raise ChoreoError(f"no songs in this folder ({', '.join(sorted(AUDIO_EXTENSIONS))})", path)
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    return songs[rank::world]
+
+
+def dance_one(choreographer, song: Path, out_dir: Path, formats: list[str], edit, args) -> list[Path]:
+    """Dance to one song and write ``out_dir/<song stem>.<format>`` for every format; prints the paths."""
     motion = choreographer.dance(
         str(song),
         seconds=args.seconds,
@@ -160,13 +198,16 @@ def run(args) -> int:
         edit=edit,
         sampler=args.sampler,
         eta=args.eta,
+        precision=args.precision,
         progress=not args.no_progress,
         foot_lock=not args.no_foot_lock,
     )
-    written = write_outputs(motion, out_dir / stem, formats, song, args.start, progress=not args.no_progress)
+    written = write_outputs(motion, out_dir / song.stem, formats, song, args.start, progress=not args.no_progress)
     for path in written:
-        print(path)
-    return 0
+        # one write per line: processes of a torchrun share stdout and must not interleave within a line
+        sys.stdout.write(f"{path}\n")
+        sys.stdout.flush()
+    return written
 
 
 def write_outputs(motion, base: Path, formats: list[str], song: os.PathLike | None, start: float, progress: bool):

@@ -32,6 +32,8 @@ from choreo.models.longform import (
     stitch,
 )
 from choreo.models.method import Method
+from choreo.models.precision import autocast as network_precision
+from choreo.models.precision import resolve as resolve_precision
 
 
 @dataclass
@@ -46,7 +48,10 @@ class EdgeConfig:
         cond_dropout: probability of training with the null music (classifier-free guidance).
         loss_x0, loss_vel, loss_fk, loss_foot: loss weights.
         contact_threshold: predicted contact (real units, 0..1) above which the foot loss applies.
-        guidance, steps, eta, sampler: sampling defaults (w = 2, DDIM 50 steps, eta 1).
+        guidance, steps, eta, sampler: sampling defaults (w = 2, DDIM 50 steps, eta 1; ``dpm++2m`` is the
+            few-step solver).
+        precision: sampling precision, ``fp32``, ``bf16`` or ``auto`` (bf16 where the hardware computes it
+            natively, see :mod:`choreo.models.precision`).
         rotary_theta: base of the rotary position frequencies.
     """
 
@@ -71,6 +76,7 @@ class EdgeConfig:
     eta: float = 1.0
     sampler: str = "ddim"
     rotary_theta: float = 10000.0
+    precision: str = "fp32"
 
     @classmethod
     def from_dict(cls, d: dict | None) -> EdgeConfig:
@@ -106,6 +112,52 @@ def _rot6d_slice(representation) -> slice | None:
         start = representation.root_channels.stop
         return slice(start, start + 6 * representation.skeleton.n_joints)
     return None
+
+
+def geometric_terms(
+    pred: torch.Tensor,
+    x0: torch.Tensor,
+    representation,
+    denormalize: Callable[[torch.Tensor], torch.Tensor],
+    motion_channels: torch.Tensor,
+    foot_joints: list[int],
+    foot_contacts: list[int],
+    contact_threshold: float,
+) -> dict[str, torch.Tensor]:
+    """EDGE's four loss terms per sample, each (B,) (shared with the methods that train on EDGE's losses).
+
+    ``x0``: mean squared error of the normalised tensors; ``vel``: of the frame differences of
+    ``motion_channels`` (the non-contact channels); ``fk``: of the joint positions (m^2) after ``denormalize``
+    and the representation's forward kinematics; ``foot``: squared velocity (m^2 / frame^2) of the joints
+    ``foot_joints`` on frames where the prediction's own contact channel ``foot_contacts`` (real units)
+    exceeds ``contact_threshold`` (zero when the layout has no contacts).
+
+    Args:
+        pred, x0: (B, T, C) normalised prediction and target.
+        denormalize: normalised -> real units (a frame-rate-specific conversion may be folded in).
+    """
+
+    def per_sample(x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], -1).mean(dim=1)
+
+    mc = motion_channels.to(pred.device)
+    pm, tm = pred.index_select(-1, mc), x0.index_select(-1, mc)
+    pred_real = denormalize(pred)
+    pos_pred = representation.joint_positions(pred_real)
+    pos_true = representation.joint_positions(denormalize(x0))
+    if foot_joints:
+        feet = pos_pred[:, :, foot_joints]  # (B, T, k, 3)
+        vel = feet[:, 1:] - feet[:, :-1]
+        static = pred_real[:, :-1, foot_contacts] > contact_threshold  # (B, T-1, k)
+        foot = per_sample((vel * static[..., None]).pow(2))
+    else:
+        foot = pred.new_zeros(pred.shape[0])
+    return {
+        "x0": per_sample((pred - x0).pow(2)),
+        "vel": per_sample(((pm[:, 1:] - pm[:, :-1]) - (tm[:, 1:] - tm[:, :-1])).pow(2)),
+        "fk": per_sample((pos_pred - pos_true).pow(2)),
+        "foot": foot,
+    }
 
 
 def make_blend(representation) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
@@ -148,7 +200,7 @@ class EdgeMethod(Method):
 
     name = "edge"
     produces = "dance"
-    sampling_options = ("guidance", "steps", "sampler", "eta")
+    sampling_options = ("guidance", "steps", "sampler", "eta", "precision")
 
     def __init__(self, config: EdgeConfig, spec):
         super().__init__(config, spec)
@@ -237,28 +289,16 @@ class EdgeMethod(Method):
         Args:
             pred, x0: (B, T, C) normalised prediction and target.
         """
-
-        def per_sample(x: torch.Tensor) -> torch.Tensor:
-            return x.reshape(x.shape[0], -1).mean(dim=1)
-
-        mc = self._motion_channels.to(pred.device)
-        pm, tm = pred.index_select(-1, mc), x0.index_select(-1, mc)
-        pred_real = self.normalizer.denormalize(pred)
-        pos_pred = self.representation.joint_positions(pred_real)
-        pos_true = self.representation.joint_positions(self.normalizer.denormalize(x0))
-        if self._foot_joints:
-            feet = pos_pred[:, :, self._foot_joints]  # (B, T, k, 3)
-            vel = feet[:, 1:] - feet[:, :-1]
-            static = pred_real[:, :-1, self._foot_contacts] > self.config.contact_threshold  # (B, T-1, k)
-            foot = per_sample((vel * static[..., None]).pow(2))
-        else:
-            foot = pred.new_zeros(pred.shape[0])
-        return {
-            "x0": per_sample((pred - x0).pow(2)),
-            "vel": per_sample(((pm[:, 1:] - pm[:, :-1]) - (tm[:, 1:] - tm[:, :-1])).pow(2)),
-            "fk": per_sample((pos_pred - pos_true).pow(2)),
-            "foot": foot,
-        }
+        return geometric_terms(
+            pred,
+            x0,
+            self.representation,
+            self.normalizer.denormalize,
+            self._motion_channels,
+            self._foot_joints,
+            self._foot_contacts,
+            self.config.contact_threshold,
+        )
 
     # ---- sampling ------------------------------------------------------------------------------------
     def _denoise_fn(self, ctx: SamplingContext, weights: list[float]):
@@ -266,12 +306,13 @@ class EdgeMethod(Method):
         n = ctx.n
 
         def fn(x: torch.Tensor, t: int, i: int) -> torch.Tensor:
+            # the network may run in bf16 (autocast); the sampler's arithmetic stays float32
             w = weights[i]
             if w == 1.0 or not ctx.has_uncond:
-                return self.denoiser.forward_cached(x, t, ctx, slice(0, n))
+                return self.denoiser.forward_cached(x, t, ctx, slice(0, n)).float()
             if w == 0.0:
-                return self.denoiser.forward_cached(x, t, ctx, slice(n, 2 * n))
-            both = self.denoiser.forward_cached(torch.cat((x, x), dim=0), t, ctx, slice(0, 2 * n))
+                return self.denoiser.forward_cached(x, t, ctx, slice(n, 2 * n)).float()
+            both = self.denoiser.forward_cached(torch.cat((x, x), dim=0), t, ctx, slice(0, 2 * n)).float()
             return guided(both[:n], both[n:], w)
 
         return fn
@@ -344,14 +385,15 @@ class EdgeMethod(Method):
         out = self.normalizer.denormalize(x.detach().cpu().numpy())
         return np.asarray(out, np.float32)
 
-    def _settings(self, steps, guidance, sampler, eta) -> tuple[int, float, str, float]:
-        o = self.sampling_settings(steps=steps, guidance=guidance, sampler=sampler, eta=eta)
+    def _settings(self, steps, guidance, sampler, eta, precision=None) -> tuple[int, float, str, float, str]:
+        o = self.sampling_settings(steps=steps, guidance=guidance, sampler=sampler, eta=eta, precision=precision)
         steps = int(o["steps"])
         if steps < 1:
             raise ChoreoError(f"the number of denoising steps must be at least 1, got {steps}")
         if o["sampler"] not in SAMPLERS:
             raise ChoreoError(f"unknown sampler {o['sampler']!r} (known: {', '.join(SAMPLERS)})")
-        return steps, float(o["guidance"]), str(o["sampler"]), float(o["eta"])
+        resolve_precision(str(o["precision"]), self.device)  # validates the name
+        return steps, float(o["guidance"]), str(o["sampler"]), float(o["eta"]), str(o["precision"])
 
     @torch.inference_mode()
     def generate(
@@ -368,6 +410,7 @@ class EdgeMethod(Method):
         ramp: bool | None = None,
         progress: bool = False,
         coupled: bool = True,
+        precision: str | None = None,
     ) -> np.ndarray:
         """A dance of any length for one song, from overlapping windows (EDGE's long-form sampling).
 
@@ -395,10 +438,11 @@ class EdgeMethod(Method):
             progress: show a tqdm bar over all denoising steps.
             coupled: False samples windows independently, end to end with no overlap (an ablation: it
                 shows the seams coupling removes).
+            precision: ``fp32``, ``bf16`` or ``auto`` for the network (default: the config's).
         Returns:
             (L, C) float32 motion tensor in real units.
         """
-        steps, guidance, sampler, eta = self._settings(steps, guidance, sampler, eta)
+        steps, guidance, sampler, eta, precision = self._settings(steps, guidance, sampler, eta, precision)
         m = self._check_music(music, 2)
         L, C = m.shape[0], self.representation.dim
         W = int(window or self.window_frames)
@@ -429,19 +473,20 @@ class EdgeMethod(Method):
                 mask = split_windows(mask_full, plan, a, b)
                 known, mask = (split_windows(known_full, plan, a, b), mask) if bool(mask.any()) else (None, None)
             music_ab = split_windows(feats, plan, a, b)
-            out[a:b], lead = self._run(
-                music_ab,
-                weights,
-                steps,
-                gens[a:b],
-                sampler,
-                eta,
-                known,
-                mask,
-                plan if coupled else None,
-                lead,
-                bar.update,
-            )
+            with network_precision(precision, self.device):
+                out[a:b], lead = self._run(
+                    music_ab,
+                    weights,
+                    steps,
+                    gens[a:b],
+                    sampler,
+                    eta,
+                    known,
+                    mask,
+                    plan if coupled else None,
+                    lead,
+                    bar.update,
+                )
             lead = lead if coupled else None
         bar.close()
         motion = stitch(self._denormalize(out), plan, make_blend(self.representation))
