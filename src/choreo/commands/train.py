@@ -13,13 +13,15 @@ EPILOG = """\
 examples:
   choreo train --method edge --data ../shared/data/dance_with_melody --out runs/edge
   choreo train --method edge --config edge_tiny --data DATA --out runs/tiny --steps 200 --device cpu
+  choreo train --method diffdance --data DATA --out runs/diffdance   (encoders, adapter, base + SSR in one run)
   choreo train --out runs/edge --resume                      (continue a run exactly where it stopped)
   torchrun --nproc_per_node 2 -m choreo train --method edge --data DATA --out runs/ddp   (data parallel)
   choreo train --config default --data DATA --out runs/default --time-limit 50   (train in sittings; --resume)
 
-The config (--config FILE or a built-in name: default, edge, edge_tiny) gives the data, model and training settings;
-by default the method's own built-in config, or the run's saved config.yaml when resuming. The run folder
-gets config.yaml, log.csv (step, loss terms, lr, samples/s, elapsed), last.ckpt and step_XXXXXX.ckpt.
+The config (--config FILE or a built-in name: default, edge, edge_tiny, diffdance, diffdance_tiny) gives the data,
+model and training settings; by default the method's own built-in config, or the run's saved config.yaml when
+resuming. The run folder gets config.yaml, log.csv (step, loss terms, lr, samples/s, elapsed), last.ckpt and
+step_XXXXXX.ckpt.
 """
 
 
@@ -36,7 +38,9 @@ def add_parser(sub) -> None:
         "--data", metavar="DIR", help="data folder (AIST++, Dance with Melody, or NAME.bvh|npz|pkl + NAME.wav pairs)"
     )
     p.add_argument("--out", metavar="RUN_DIR", required=True, help="run folder (config, log, checkpoints)")
-    p.add_argument("--config", metavar="FILE", help="YAML/JSON config or built-in name (default, edge, edge_tiny)")
+    p.add_argument(
+        "--config", metavar="FILE", help="YAML/JSON config or built-in name (default, edge, edge_tiny, diffdance, ...)"
+    )
     p.add_argument("--steps", type=int, help="total training steps (overrides the config)")
     p.add_argument("--batch-size", type=int, help="global batch size (overrides the config)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last checkpoint")

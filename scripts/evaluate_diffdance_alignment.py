@@ -1,0 +1,89 @@
+"""Music -> dance retrieval of a DiffDance run's music-motion embedding on the test split, against chance.
+
+The test dances are cut into non-overlapping clips of ``--clip-seconds`` (the contrastive clip length, 6 s by
+default); each music clip ranks every dance clip by cosine similarity of the clip embeddings. Printed for the
+stage-1 music encoder and for the adapter (stage 2):
+
+- top-1 / top-5: the clip's own dance first / in the first five, with chance 1/N and 5/N;
+- the share of first-ranked dances of the right genre (Dance with Melody: the letter of DANCE_C_/R_/T_/W_)
+  against chance, and top-1 among the same genre's dances only: how much of the retrieval is only genre.
+
+    .venv/bin/python scripts/evaluate_diffdance_alignment.py RUN_OR_CHECKPOINT [--data DIR] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def alignment_report(
+    checkpoint: str,
+    data: str | None = None,
+    clip_seconds: float | None = None,
+    split: str = "test",
+    sequences: list[str] | None = None,
+    cache_dir: str | None = None,
+) -> dict:
+    """Retrieval of a DiffDance checkpoint's embedding on a split (see the module docstring).
+
+    Returns:
+        ``{"clips": N, "clip_seconds", "encoders": report, "adapter": report}`` with
+        :func:`choreo.models.align.retrieval_report`'s dicts for the stage-1 music encoder and the adapter.
+    """
+    import dataclasses
+
+    from choreo.checkpoint import load_method
+    from choreo.data.config import DataConfig
+    from choreo.data.datasets import build_dataset
+    from choreo.errors import ChoreoError
+    from choreo.models.align import genre_of, retrieval_report
+
+    method, state = load_method(checkpoint, device="cpu")
+    if method.name != "diffdance":
+        raise ChoreoError(f"a {method.name!r} checkpoint has no music-motion embedding", checkpoint)
+    saved = dict(state["config"].get("data") or {})
+    fields = {f.name for f in dataclasses.fields(DataConfig)}
+    cfg = DataConfig(**{k: v for k, v in saved.items() if k in fields})
+    seconds = float(clip_seconds or method.config.clip_seconds)
+    cfg.path = str(data or cfg.path)
+    cfg.window_seconds, cfg.stride_seconds = seconds, seconds
+    cfg.extra_fps, cfg.sequences, cfg.max_sequences, cfg.mirror = [], sequences, None, False
+    if cache_dir is not None:
+        cfg.cache_dir = cache_dir
+    ds = build_dataset(cfg, split, normalizer=method.normalizer)
+    batch = ds.get(list(range(len(ds))))
+    emb = method.clip_embeddings(batch["motion"], batch["music"])
+    genres = [genre_of(ds.sequences[int(i)].name) for i in ds.window_sequence]
+    return {
+        "clips": len(ds),
+        "clip_seconds": seconds,
+        "encoders": retrieval_report(emb["music"], emb["motion"], genres),
+        "adapter": retrieval_report(emb["adapted"], emb["motion"], genres),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint", help="DiffDance run folder or checkpoint")
+    ap.add_argument("--data", help="data folder (default: the run's)")
+    ap.add_argument("--clip-seconds", type=float, help="clip length (default: the model's clip_seconds)")
+    ap.add_argument("--split", default="test", choices=("test", "train", "all"))
+    ap.add_argument("--json", metavar="OUT", help="also write the numbers here")
+    args = ap.parse_args(argv)
+
+    from choreo.models.align import format_report
+
+    r = alignment_report(args.checkpoint, args.data, args.clip_seconds, args.split)
+    print(format_report(r["encoders"], f"stage 1 (encoders), {r['clip_seconds']:g} s clips, music -> dance"))
+    print(format_report(r["adapter"], f"stage 2 (adapter), {r['clip_seconds']:g} s clips, music -> dance"))
+    if args.json:
+        Path(args.json).write_text(json.dumps(r, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,177 @@
+"""DiffDance's music-motion embedding: InfoNCE by hand, learnable temperatures, staged training, retrieval."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from choreo.models.align import (
+    Adapter,
+    SequenceEncoder,
+    clamp_logit_scale,
+    genre_of,
+    info_nce,
+    retrieval_report,
+)
+from choreo.train.config import TrainConfig
+from diffdance_standin import batch_from, spec_for, synthetic_set, untrained
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_info_nce_by_hand():
+    a = F.normalize(torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]]), dim=-1)
+    b = F.normalize(torch.tensor([[0.8, 0.6], [0.0, 1.0], [-1.0, 0.2]]), dim=-1)
+    scale = torch.tensor(2.0)
+    s = 2.0 * (a @ b.T).numpy()
+
+    def nll(row: np.ndarray, i: int) -> float:
+        return -(row[i] - math.log(np.exp(row).sum()))
+
+    want = [0.5 * (nll(s[i], i) + nll(s[:, i], i)) for i in range(3)]
+    got = info_nce(a, b, scale)
+    assert got.shape == (3,)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+    # a perfectly aligned batch at a low temperature costs almost nothing
+    eye = torch.eye(3)
+    assert float(info_nce(eye, eye, torch.tensor(100.0)).max()) < 1e-10
+
+
+def test_temperature_is_learned_and_capped():
+    enc = SequenceEncoder(3, 8, 4, layers=1, temperature=0.07)
+    assert float(enc.logit_scale.detach()) == pytest.approx(math.log(1 / 0.07))
+    assert float(clamp_logit_scale(torch.tensor(10.0), 100.0)) == 100.0
+    # pairs that are already told apart: a lower temperature (larger scale) lowers the loss, so its gradient
+    # pushes log_scale up, and one optimiser step moves it
+    a = F.normalize(torch.randn(6, 4, generator=torch.Generator().manual_seed(0)), dim=-1)
+    opt = torch.optim.SGD([enc.logit_scale], lr=0.1)
+    before = float(enc.logit_scale.detach())
+    info_nce(a, a, clamp_logit_scale(enc.logit_scale)).mean().backward()
+    assert float(enc.logit_scale.grad) < 0
+    opt.step()
+    assert float(enc.logit_scale.detach()) > before
+
+
+def test_encoders_give_per_frame_and_unit_clip_embeddings_of_any_length():
+    enc = SequenceEncoder(5, 16, 8, layers=4, kernel=5)
+    for T in (1, 7, 300):
+        x = torch.randn(2, T, 5)
+        assert enc(x).shape == (2, T, 8)
+        z = enc.embed(x)
+        torch.testing.assert_close(z.norm(dim=-1), torch.ones(2))
+    # a frame only sees its receptive field (1 + 4 x (1 + 2 + 4 + 8) = 61 frames): far frames do not matter
+    x = torch.randn(1, 200, 5)
+    y = x.clone()
+    y[:, 150:] += 1.0
+    torch.testing.assert_close(enc(x)[:, :119], enc(y)[:, :119])
+    assert not torch.allclose(enc(x)[:, 121:], enc(y)[:, 121:])
+
+
+def test_adapter_starts_as_identity_and_is_a_two_layer_mlp():
+    ad = Adapter(8, 512)
+    e = torch.randn(3, 10, 8)
+    torch.testing.assert_close(ad(e), e)
+    assert [tuple(p.shape) for n, p in ad.named_parameters() if n.endswith("weight")] == [(512, 8), (8, 512)]
+
+
+def _step(m, opts, batch, phase):
+    loss, logs = m.training_loss(batch, phase, 0, 0.0)
+    o = opts[phase]
+    o.optimizer.zero_grad()
+    loss.mean().backward()
+    o.optimizer.step()
+    return loss, logs
+
+
+def _state(module) -> dict:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_each_stage_trains_only_its_components():
+    m = untrained(seed=1).train()
+    rep, full, low, music = synthetic_set(6, 80)
+    norm = m.normalizer
+    batch = batch_from(full, low, music, norm, np.random.default_rng(1), size=8)
+    opts = m.configure_optimizers(TrainConfig(steps=10, lr=1e-2, optimizer="adamw"))
+    assert set(opts) == {"encoders", "adapter", "diffusion"}
+    assert [m.phases(s) for s in range(6)] == [("encoders",)] * 2 + [("adapter",)] * 2 + [("diffusion",)] * 2
+    names = ("music_encoder", "motion_encoder", "adapter", "base", "ssr")
+    trains = {"encoders": {"music_encoder", "motion_encoder"}, "adapter": {"adapter"}, "diffusion": {"base", "ssr"}}
+    for phase, changed in trains.items():
+        before = {n: _state(getattr(m, n)) for n in names}
+        m.zero_grad(set_to_none=True)
+        loss, logs = _step(m, opts, batch, phase)
+        assert loss.shape == (8,) and torch.isfinite(loss).all()
+        for n in names:
+            same = all(torch.equal(before[n][k], v) for k, v in getattr(m, n).state_dict().items())
+            assert same == (n not in changed), (phase, n)
+            # frozen components get no gradient at all in this phase
+            if n not in changed:
+                assert all(p.grad is None or not p.grad.any() for p in getattr(m, n).parameters()), (phase, n)
+    # the adapter stage's temperature lives in the adapter, stage 1's in the music encoder
+    assert m.adapter.logit_scale.requires_grad and m.music_encoder.logit_scale.requires_grad
+
+
+def test_contrastive_logs_and_nan_for_the_other_stage():
+    m = untrained()
+    rep, full, low, music = synthetic_set(4, 80)
+    batch = batch_from(full, low, music, m.normalizer, np.random.default_rng(2), size=4)
+    loss, logs = m.training_loss(batch, "adapter", 2, 0.0)
+    torch.testing.assert_close(logs["nce"], loss.detach())
+    assert logs["temperature"] == pytest.approx(0.07) and logs["stage"] == 1.0
+    assert math.isnan(logs["base_x0"]) and math.isnan(logs["geo_weight"])
+    loss, logs = m.training_loss(batch, "diffusion", 4, 0.0)
+    assert math.isnan(logs["nce"]) and logs["base_x0"].shape == (4,)
+
+
+def test_retrieval_report_by_hand():
+    # 4 clips, genres w w c c; music 0 -> dance 0 (right), music 1 -> dance 0 (wrong, same genre),
+    # music 2 -> dance 3 (wrong, same genre), music 3 -> dance 1 (wrong, other genre), dance 3 second
+    dance = np.eye(4)
+    music = np.array([[1.0, 0.1, 0.0, 0.0], [0.9, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.9], [0.0, 0.9, 0.0, 0.8]])
+    r = retrieval_report(music, dance, ["waltz", "waltz", "cha-cha", "cha-cha"])
+    assert r["n"] == 4 and r["top1"] == 0.25 and r["top5"] == 1.0
+    assert r["chance_top1"] == 0.25 and r["chance_top5"] == 1.0
+    assert r["genre_top1"] == 0.75 and r["genre_chance"] == 0.5
+    # among the same genre only: 0 right, 1 wrong, 2 wrong, 3 right (dance 1 is a waltz)
+    assert r["within_genre_top1"] == 0.5 and r["within_genre_chance"] == 0.5
+    assert r["genres"] == {"cha-cha": 2, "waltz": 2}
+    assert genre_of("DANCE_C_4") == "cha-cha" and genre_of("DANCE_W_17") == "waltz" and genre_of("x") == "x"
+    with pytest.raises(ValueError):
+        retrieval_report(music, dance[:3], ["a"] * 4)
+
+
+def test_stage_one_aligns_paired_clips():
+    """A few dozen encoder steps on the synthetic set: paired clips find each other far above chance."""
+    rep, full, low, music = synthetic_set(16, 120, seed=3)
+    spec = spec_for(rep, full)
+    from choreo.models import build_method
+
+    torch.manual_seed(0)
+    m = build_method("diffdance", {**untrained_cfg(), "encoder_steps": 60, "encoder_lr": 3e-3}, spec)
+    opts = m.configure_optimizers(TrainConfig(steps=100, optimizer="adamw"))
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        _step(m, opts, batch_from(full, low, music, spec.normalizer, rng, size=16), "encoders")
+    with torch.no_grad():
+        x = torch.as_tensor(spec.normalizer.normalize(np.stack([f[40:55] for f in full])), dtype=torch.float32)
+        mu = torch.from_numpy(np.stack([a[40:55] for a in music]))
+        r = retrieval_report(m.music_encoder.embed(mu), m.motion_encoder.embed(x), ["g"] * 16)
+    assert r["top1"] >= 4 * r["chance_top1"], r
+    assert float(1 / m.music_encoder.logit_scale.detach().exp()) != pytest.approx(0.07)
+
+
+def untrained_cfg() -> dict:
+    from diffdance_standin import TINY
+
+    return dict(TINY)
