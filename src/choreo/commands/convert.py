@@ -1,4 +1,4 @@
-"""``choreo convert IN OUT``: turn one motion format into another (npz, AIST++ pkl, BVH out)."""
+"""``choreo convert IN OUT``: turn one motion format into another (npz, AIST++ pkl, BVH, GLB out)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ NAME = "convert"
 def add_parser(sub) -> None:
     p = sub.add_parser(
         NAME,
-        help="convert a motion file: BVH, AIST++/EDGE pkl, Dance with Melody, OpenPose JSON -> npz, pkl, BVH",
+        help="convert a motion file: BVH, GLB, AIST++/EDGE pkl, Dance with Melody, OpenPose JSON -> npz, pkl, BVH, GLB",
         description="Read a motion (format from the extension, or a Dance with Melody / OpenPose JSON folder) and "
-        "write it as .npz (choreo), .pkl (AIST++ SMPL layout) or .bvh (centimetres, opens in Blender). "
+        "write it as .npz (choreo), .pkl (AIST++ SMPL layout), .bvh (centimetres, opens in Blender) or .glb "
+        "(glTF 2.0: a skinned skeleton with its animation, for Blender, three.js and glTF viewers). "
         "Positions-only motions are turned into joint rotations for BVH by inverse kinematics.",
     )
     p.add_argument("input", help="motion file or folder")
-    p.add_argument("output", help="output file: .npz, .pkl or .bvh")
+    p.add_argument("output", help="output file: .npz, .pkl, .bvh or .glb")
     p.add_argument("--fps", type=float, default=None, metavar="N", help="resample the output to N frames per second")
     p.add_argument(
         "--input-fps",

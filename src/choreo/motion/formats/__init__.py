@@ -6,6 +6,7 @@ input                                  read    write  notes
 ``.npz``                               yes     yes    choreo's interchange format (:mod:`.npz`)
 ``.pkl`` / ``.pickle``                 yes     yes    AIST++ SMPL motion; EDGE output pickles (:mod:`.aistpp`)
 ``.bvh``                               yes     yes    any hierarchy in; clean hierarchy out (:mod:`.bvh`)
+``.glb``                               yes     yes    glTF 2.0 binary: skinned skeleton + animation (:mod:`.glb`)
 Dance with Melody folder / skeletons   yes     no     :mod:`.dwm`, 25 fps, cm -> m, links the song
 OpenPose folder of ``*.json``          yes     no     BODY_25 2D keypoints (:mod:`.keypoints2d`)
 =====================================  ======  =====  ====================================================
@@ -24,13 +25,13 @@ from choreo.errors import ChoreoError
 from choreo.motion.motion import Motion
 
 #: suffixes ``read_motion`` understands (folders are recognised by their content).
-MOTION_EXTENSIONS = (".npz", ".pkl", ".pickle", ".bvh", ".json")
+MOTION_EXTENSIONS = (".npz", ".pkl", ".pickle", ".bvh", ".glb", ".json")
 #: suffixes ``write_motion`` can produce.
-WRITE_EXTENSIONS = (".npz", ".pkl", ".pickle", ".bvh")
+WRITE_EXTENSIONS = (".npz", ".pkl", ".pickle", ".bvh", ".glb")
 
 
 def motion_format(path: str | os.PathLike) -> str:
-    """The format name for a path: ``npz``, ``pkl``, ``bvh``, ``dwm`` or ``openpose``."""
+    """The format name for a path: ``npz``, ``pkl``, ``bvh``, ``glb``, ``dwm`` or ``openpose``."""
     p = Path(path)
     from choreo.motion.formats import dwm, keypoints2d
 
@@ -49,6 +50,8 @@ def motion_format(path: str | os.PathLike) -> str:
         return "pkl"
     if suffix == ".bvh":
         return "bvh"
+    if suffix == ".glb":
+        return "glb"
     if suffix == ".json":
         if p.name == "skeletons.json":
             return "dwm"
@@ -64,7 +67,7 @@ def read_motion(path: str | os.PathLike, fps: float | None = None, scale: float 
     """Read a motion file or folder.
 
     Args:
-        path: a .npz, .pkl, .bvh, a Dance with Melody folder (or its skeletons.json), or a folder of
+        path: a .npz, .pkl, .bvh, .glb, a Dance with Melody folder (or its skeletons.json), or a folder of
             OpenPose JSON frames (or one such .json file).
         fps: frame rate for formats that do not store one (OpenPose: default 30; AIST++ pickles: 60);
             for the others it overrides the stored rate (no resampling: use ``Motion.resample`` for that).
@@ -89,6 +92,10 @@ def read_motion(path: str | os.PathLike, fps: float | None = None, scale: float 
         from choreo.motion.formats.bvh import read_bvh
 
         return read_bvh(p, fps=fps, scale=scale)
+    if fmt == "glb":
+        from choreo.motion.formats.glb import read_glb
+
+        return read_glb(p, fps=fps, scale=scale)
     if fmt == "dwm":
         from choreo.motion.formats.dwm import read_dwm
 
@@ -99,7 +106,7 @@ def read_motion(path: str | os.PathLike, fps: float | None = None, scale: float 
 
 
 def write_motion(motion: Motion, path: str | os.PathLike) -> None:
-    """Write a motion; the format comes from the extension (.npz, .pkl, .bvh). Atomic."""
+    """Write a motion; the format comes from the extension (.npz, .pkl, .bvh, .glb). Atomic."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".npz":
@@ -114,6 +121,10 @@ def write_motion(motion: Motion, path: str | os.PathLike) -> None:
         from choreo.motion.formats.bvh import write_bvh
 
         return write_bvh(motion, p)
+    if suffix == ".glb":
+        from choreo.motion.formats.glb import write_glb
+
+        return write_glb(motion, p)
     raise ChoreoError(
         f"cannot write motion format {suffix or '(no extension)'!r}; choose one of {', '.join(WRITE_EXTENSIONS)}", p
     )

@@ -1,0 +1,111 @@
+"""Which models the studio offers (the packaged ones, or a checkpoint file / run folder the user names) and
+loading them once.
+
+Loaded models are kept (the last few) so that a second take with the same model starts at once; only the
+job worker loads models for generation, the page's model list reads checkpoint headers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from choreo.errors import ChoreoError
+
+
+def _describe_checkpoint(path: Path) -> dict[str, Any]:
+    """What a checkpoint makes and at what rate, from the file alone."""
+    from choreo.checkpoint import load_checkpoint
+
+    state = load_checkpoint(path)
+    spec = state.get("spec") or {}
+    skeleton = spec.get("skeleton") or {}
+    return {
+        "method": str(state.get("method")),
+        "produces": str(state.get("produces", "dance")),
+        "fps": float(spec.get("fps") or 0.0),
+        "skeleton": str(skeleton.get("skeleton_name", "")) if isinstance(skeleton, dict) else "",
+    }
+
+
+class Catalog:
+    """The models the studio can use.
+
+    Args:
+        keep: how many loaded models stay in memory.
+        threads: CPU threads for sampling (None: choreo's default).
+    """
+
+    def __init__(self, keep: int = 2, threads: int | None = None):
+        self.keep = keep
+        self.threads = threads
+        self._headers: dict[tuple[str, float], dict] = {}
+        self._loaded: OrderedDict[tuple[str, float], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def describe(self, name_or_path: str, produces: str = "dance") -> dict[str, Any]:
+        """``{name, path, method, produces, fps, ...}`` for a packaged name or a checkpoint / run folder."""
+        from choreo.packaged import resolve_model
+
+        text = str(name_or_path).strip()
+        if not text:
+            raise ChoreoError("no model given: choose a packaged model or type a checkpoint file or run folder")
+        path = resolve_model(text, produces=produces)
+        key = (str(path), path.stat().st_mtime)
+        with self._lock:
+            info = self._headers.get(key)
+        if info is None:
+            info = _describe_checkpoint(path)
+            with self._lock:
+                self._headers[key] = info
+        return {"name": text, "path": str(path), **info}
+
+    def models(self) -> dict[str, Any]:
+        """The page's model lists: packaged models by what they make, the defaults, whether music is possible."""
+        from choreo.packaged import default_model_name, packaged_models
+
+        out: dict[str, Any] = {"dance": [], "music": [], "default": {}}
+        for m in packaged_models():
+            try:
+                info = self.describe(m.name)
+            except ChoreoError:
+                continue  # a broken packaged file is left out rather than breaking the page
+            entry = {"name": m.name, "description": m.description, "data": m.data, "licence": m.licence}
+            entry.update({k: info[k] for k in ("method", "fps", "skeleton")})
+            out.setdefault(info["produces"], []).append(entry)
+        for kind in ("dance", "music"):
+            try:
+                out["default"][kind] = default_model_name(kind)
+            except ChoreoError:
+                out["default"][kind] = out[kind][0]["name"] if out[kind] else None
+        out["music_available"] = bool(out["music"])
+        return out
+
+    def load(self, name_or_path: str, produces: str = "dance"):
+        """A :class:`~choreo.generate.Choreographer` or :class:`~choreo.compose.Composer`, loaded once."""
+        info = self.describe(name_or_path, produces)
+        if info["produces"] != produces:
+            makes = "dances from music" if info["produces"] == "dance" else "music from dances"
+            raise ChoreoError(f"this {info['method']!r} model makes {makes}; choose a model that makes {produces}")
+        path = Path(info["path"])
+        key = (str(path), path.stat().st_mtime)
+        with self._lock:
+            model = self._loaded.get(key)
+            if model is not None:
+                self._loaded.move_to_end(key)
+                return model
+        if produces == "dance":
+            from choreo.generate import Choreographer
+
+            model = Choreographer.load(path, threads=self.threads)
+        else:
+            from choreo.compose import Composer
+
+            model = Composer.load(path, threads=self.threads)
+        with self._lock:
+            self._loaded[key] = model
+            while len(self._loaded) > self.keep:
+                self._loaded.popitem(last=False)
+        return model
