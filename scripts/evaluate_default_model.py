@@ -15,7 +15,15 @@ Writes, under ``--out``:
 
 Every number comes from ``choreo eval`` (protocol ``edge``: 5 s clips at 60 fps, see docs/metrics.md).
 
-    .venv/bin/python scripts/evaluate_default_model.py [--checkpoint CKPT] [--out runs/eval_default]
+    .venv/bin/python scripts/evaluate_default_model.py [--checkpoint CKPT | --model NAME] [--out runs/eval_default]
+
+Any music-to-dance checkpoint works (a run folder, a slim export, a packaged model's name): sampling settings
+default to the model's own (EDGE: 50 DDIM steps, guidance 2; DiffDance: 100 steps, guidance 2.5); ``--steps``,
+``--guidance`` and ``--option NAME=VALUE`` (any of the method's sampling options, e.g. ``ssr_steps=50``)
+override them. Methods without guidance (Dance Revolution) get no ``no_music`` set. ``--dancerevolution`` adds
+Dance Revolution's metrics (``choreo eval --dancerevolution``: beat coverage / hit, style ACC, freezing,
+multimodality, FID per 4 s clip) to every table; ``--samples N`` makes N dances per test song
+(``choreo/NAME_seed<k>.npz`` besides ``choreo/NAME.npz``) for multimodality.
 """
 
 from __future__ import annotations
@@ -44,17 +52,42 @@ ROWS = (
     ("foot_sliding", "foot sliding (m/s)", "close to real / lower"),
     ("jitter", "jitter (m/s^3)", "close to real"),
 )
+#: the rows ``--dancerevolution`` adds (keys of the ``dancerevolution`` block, and freezing)
+DR_ROWS = (
+    ("freezing", "freezing (last / first fifth)", "close to real (~1)"),
+    ("beat_coverage", "beat coverage (first 60 s)", "close to real"),
+    ("beat_hit", "beat hit rate (first 60 s)", "higher is better"),
+    ("acc", "ACC (style, per dance)", "higher is better"),
+    ("multimodality_k", "multimodality_k", "higher is more varied"),
+    ("fid_k_over_time_slope", "FID_k slope per 4 s clip", "~0: no drift"),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", default=None, help="checkpoint or run dir (default: the packaged model)")
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--checkpoint", default=None, help="checkpoint or run dir (default: the packaged model)")
+    which.add_argument("--model", default=None, help="a packaged model by name (see choreo models)")
     ap.add_argument("--data", default=str(REPO.parent / "shared/data/dance_with_melody"))
     ap.add_argument("--out", default=str(REPO / "runs/eval_default"))
-    ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--guidance", type=float, default=2.0)
+    ap.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
+    ap.add_argument("--guidance", type=float, default=None, help="guidance weight (default: the model's)")
+    ap.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another sampling option of the model's method (repeatable), e.g. ssr_steps=50",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--unrelated", default=str(REPO.parent / "shared/data/cc_music"), help="folder of other songs")
+    ap.add_argument(
+        "--dancerevolution",
+        action="store_true",
+        help="also Dance Revolution's metrics (choreo eval --dancerevolution): beat coverage / hit, ACC, "
+        "freezing, multimodality, FID per 4 s clip",
+    )
+    ap.add_argument("--samples", type=int, default=1, help="dances per test song (extra ones: NAME_seed<k>.npz)")
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -72,8 +105,16 @@ def main(argv: list[str] | None = None) -> int:
         (out / s).mkdir(parents=True, exist_ok=True)
     (out / "music").mkdir(exist_ok=True)
 
-    ckpt = args.checkpoint or str(REPO / "src/choreo/assets/edge_dwm.pt")
+    ckpt = args.checkpoint or args.model or str(REPO / "src/choreo/assets/edge_dwm.pt")
     model = Choreographer.load(ckpt)
+    options = parse_options(args.option)
+    # the settings every dance below uses (the model's own where not given); guidance 0 is the no-music baseline
+    settings = model.method.sampling_settings(steps=args.steps, guidance=args.guidance, **options)
+    # methods without guidance (Dance Revolution) take only their own options and have no no-music set
+    guided = "guidance" in model.method.sampling_options
+    if guided:
+        args.steps, args.guidance = int(settings["steps"]), float(settings["guidance"])
+    sets = SETS if guided else tuple(s for s in SETS if s != "no_music")
     train_names = sorted(p.name for p in data.glob("DANCE_*") if p.is_dir() and p.name not in DWM_TEST)
     timings = []
     for k, name in enumerate(DWM_TEST):
@@ -93,15 +134,36 @@ def main(argv: list[str] | None = None) -> int:
             steps=args.steps,
             progress=False,
             foot_lock=False,
+            **options,
         )
         dance = lock_feet(raw, raw.meta["contacts"])  # what dance() returns by default (foot_lock=True)
         timings.append((seconds, time.perf_counter() - t0))
         write_motion(dance, out / "choreo" / f"{name}.npz")
         write_motion(raw, out / "choreo_raw" / f"{name}.npz")
-        plain = model.dance(
-            song, seconds=seconds, start=start, seed=args.seed + k, guidance=0.0, steps=args.steps, progress=False
-        )
-        write_motion(plain, out / "no_music" / f"{name}.npz")
+        for j in range(1, args.samples):  # more dances to the same song (multimodality)
+            more = model.dance(
+                song,
+                seconds=seconds,
+                start=start,
+                seed=args.seed + k + 1000 * j,
+                guidance=args.guidance,
+                steps=args.steps,
+                progress=False,
+                **options,
+            )
+            write_motion(more, out / "choreo" / f"{name}_seed{j}.npz")
+        if guided:
+            plain = model.dance(
+                song,
+                seconds=seconds,
+                start=start,
+                seed=args.seed + k,
+                guidance=0.0,
+                steps=args.steps,
+                progress=False,
+                **options,
+            )
+            write_motion(plain, out / "no_music" / f"{name}.npz")
 
         # a real training dance of the same style (C/R/T/W), the longest one, cut to the song's length
         style = name.split("_")[1]
@@ -110,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         write_motion(other.crop(0, min(other.n_frames, real.n_frames)), out / "train_dances" / f"{name}.npz")
         print(f"{name}: {seconds:.1f} s of dance generated in {timings[-1][1]:.1f} s", flush=True)
 
-    table = evaluate_sets(choreo, out, SETS, out / "gt", out / "music")
+    table = evaluate_sets(choreo, out, sets, out / "gt", out / "music", args.dancerevolution)
 
     # unrelated music (Creative-Commons clips, first 30 s): does the music still steer the dance?
     unrelated = out / "unrelated"
@@ -123,21 +185,37 @@ def main(argv: list[str] | None = None) -> int:
         seconds = min(30.0, len(y) / sr)
         t0 = time.perf_counter()
         dance = model.dance(
-            song, seconds=seconds, seed=args.seed + k, guidance=args.guidance, steps=args.steps, progress=False
+            song,
+            seconds=seconds,
+            seed=args.seed + k,
+            guidance=args.guidance,
+            steps=args.steps,
+            progress=False,
+            **options,
         )
         timings.append((seconds, time.perf_counter() - t0))
         write_motion(dance, unrelated / "choreo" / f"{song.stem}.npz")
-        plain = model.dance(song, seconds=seconds, seed=args.seed + k, guidance=0.0, steps=args.steps, progress=False)
-        write_motion(plain, unrelated / "no_music" / f"{song.stem}.npz")
+        if guided:
+            plain = model.dance(
+                song, seconds=seconds, seed=args.seed + k, guidance=0.0, steps=args.steps, progress=False, **options
+            )
+            write_motion(plain, unrelated / "no_music" / f"{song.stem}.npz")
     extra = ""
     if songs:
-        extra = evaluate_sets(choreo, unrelated, ("choreo", "no_music"), out / "gt", unrelated / "music")
+        unrelated_sets = ("choreo", "no_music") if guided else ("choreo",)
+        extra = evaluate_sets(choreo, unrelated, unrelated_sets, out / "gt", unrelated / "music", args.dancerevolution)
 
     dance_s = sum(a for a, _ in timings)
     comp_s = sum(b for _, b in timings)
+    extra_opts = "".join(f", {k} {v}" for k, v in options.items())
+    how = (
+        f"{args.steps} {str(settings.get('sampler', 'ddim')).upper()} steps, guidance {args.guidance}{extra_opts}"
+        if guided
+        else f"{model.method.name}, " + ", ".join(f"{k} {v}" for k, v in settings.items())
+    )
     speed = (
         f"Generation: {dance_s:.0f} s of dance in {comp_s:.0f} s of compute ({dance_s / comp_s:.2f} s of dance per "
-        f"second; {args.steps} DDIM steps, guidance {args.guidance}, torch threads {model_threads()})."
+        f"second; {how}, torch threads {model_threads()})."
     )
     report = (
         f"### Test split\n\n{table}\n\n### Unrelated music ({len(songs)} clips, first 30 s)\n\n{extra}\n\n{speed}\n"
@@ -148,18 +226,49 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def evaluate_sets(choreo, folder: Path, sets, gt: Path, music: Path) -> str:
-    """``choreo eval`` of every set in ``folder`` against ``gt``; returns the markdown table."""
+def parse_options(items: list[str]) -> dict:
+    """``["ssr_steps=50", "noise_level=0.1", "ssr_guidance=none"]`` -> typed values (int, float, None or str)."""
+    out = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise SystemExit(f"--option wants NAME=VALUE, got {item!r}")
+        value: object = text.strip()
+        if value.lower() in ("none", "null"):
+            value = None
+        else:
+            for kind in (int, float):
+                try:
+                    value = kind(value)
+                    break
+                except ValueError:
+                    pass
+        out[name.strip()] = value
+    return out
+
+
+def evaluate_sets(choreo, folder: Path, sets, gt: Path, music: Path, dancerevolution: bool = False) -> str:
+    """``choreo eval`` of every set in ``folder`` against ``gt``; returns the markdown table.
+
+    With ``dancerevolution`` the evaluations add Dance Revolution's metrics and the table their rows.
+    """
     results = {}
     for s in sets:
         argv = ["eval", "--pred", str(folder / s), "--gt", str(gt), "--music", str(music), "--protocol", "edge"]
+        argv += ["--dancerevolution"] if dancerevolution else []
         if choreo([*argv, "--json", str(folder / f"{s}.json")]) != 0:
             raise SystemExit(f"choreo eval failed on {folder / s}")
         results[s] = json.loads((folder / f"{s}.json").read_text())
     lines = ["| metric | " + " | ".join(LABELS[s] for s in sets) + " | |", "|---" * (len(sets) + 2) + "|"]
-    for key, label, note in ROWS:
-        cells = ["n/a" if results[s].get(key) is None else f"{results[s][key]:.4g}" for s in sets]
+    for key, label, note in ROWS + (DR_ROWS if dancerevolution else ()):
+        vals = [results[s].get(key, (results[s].get("dancerevolution") or {}).get(key)) for s in sets]
+        cells = ["n/a" if v is None else f"{v:.4g}" for v in vals]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {note} |")
+    if dancerevolution:
+        lines += ["", "FID_k per 4 s clip of the first minute:", ""]
+        for s in sets:
+            curve = (results[s].get("dancerevolution") or {}).get("fid_k_over_time") or []
+            lines.append(f"- {LABELS[s]}: " + " ".join("n/a" if v is None else f"{v:.1f}" for v in curve))
     return "\n".join(lines)
 
 
