@@ -239,6 +239,7 @@ def test_sampling_options_defaults_and_guidance():
         "steps": 100,
         "sampler": "ddim",
         "eta": 1.0,
+        "precision": "fp32",
         "ssr_guidance": None,
         "ssr_steps": None,
         "noise_level": 0.05,
@@ -253,3 +254,16 @@ def test_sampling_options_defaults_and_guidance():
     # guidance 0 (both stages: the SSR follows the base's weight unless set) never sees the music
     np.testing.assert_allclose(m.generate(a, steps=3, guidance=0.0), m.generate(b, steps=3, guidance=0.0), atol=1e-5)
     assert np.abs(m.generate(a, steps=3, guidance=1.0) - m.generate(b, steps=3, guidance=1.0)).max() > 1e-3
+
+
+def test_fast_path_dpm_solver_and_bf16_at_both_stages():
+    """The few-step solver and bf16 networks (issue 15's fast path) work for the cascade as for EDGE."""
+    m = untrained()
+    music = music_for(60, 0.4)
+    full = m.generate(music, steps=4, seed=2, sampler="dpm++2m", eta=0.0)
+    again = m.generate(music, steps=4, seed=2, sampler="dpm++2m", eta=0.0)
+    half = m.generate(music, steps=4, seed=2, sampler="dpm++2m", eta=0.0, precision="bf16")
+    assert np.array_equal(full, again) and np.isfinite(half).all() and half.dtype == np.float32
+    assert not np.array_equal(full, half) and np.abs(half - full).max() < 0.05 * np.abs(full).max()
+    with pytest.raises(ChoreoError, match="precision"):
+        m.generate(music, steps=2, precision="fp8")

@@ -340,12 +340,13 @@ def guided_denoiser(model: StageDenoiser, ctx: StageContext, weights: list[float
     n = ctx.n
 
     def fn(x: torch.Tensor, t: int, i: int) -> torch.Tensor:
+        # the network may run in bf16 (autocast); the sampler's arithmetic stays float32
         w = weights[i]
         if w == 1.0 or not ctx.has_uncond:
-            return model.forward_cached(x, t, ctx, slice(0, n))
+            return model.forward_cached(x, t, ctx, slice(0, n)).float()
         if w == 0.0:
-            return model.forward_cached(x, t, ctx, slice(n, 2 * n))
-        both = model.forward_cached(torch.cat((x, x), dim=0), t, ctx, slice(0, 2 * n))
+            return model.forward_cached(x, t, ctx, slice(n, 2 * n)).float()
+        both = model.forward_cached(torch.cat((x, x), dim=0), t, ctx, slice(0, 2 * n)).float()
         return guided(both[:n], both[n:], w)
 
     return fn

@@ -46,6 +46,8 @@ from choreo.models.edge import _non_contact_channels, geometric_terms, make_blen
 from choreo.models.editing import Constraint
 from choreo.models.longform import pad_frames, plan_windows, stitch
 from choreo.models.method import Method, Optimization
+from choreo.models.precision import autocast as network_precision
+from choreo.models.precision import resolve as resolve_precision
 
 WEIGHTINGS = ("exponential", "constant")
 PHASES = ("encoders", "adapter", "diffusion")
@@ -105,6 +107,7 @@ class DiffDanceConfig:
         loss_weighting, loss_decay: :func:`timestep_weight` (``exponential`` with 0.1, or ``constant``).
         contact_threshold: predicted contact above which the foot loss applies (EDGE's 0.95).
         guidance, steps, sampler, eta: sampling defaults of the base stage (paper: w = 2.5, 100 steps).
+        precision: the networks' precision at sampling, ``fp32``, ``bf16`` or ``auto`` (:mod:`choreo.models.precision`).
         ssr_guidance, ssr_steps: the SSR stage's (None: the base stage's).
         noise_level: s at sampling, a fraction of the SSR schedule (0: the base output as it is).
         chunk_windows: most windows per batched forward at sampling (bounds memory).
@@ -154,6 +157,7 @@ class DiffDanceConfig:
     steps: int = 100
     sampler: str = "ddim"
     eta: float = 1.0
+    precision: str = "fp32"
     ssr_guidance: float | None = None
     ssr_steps: int | None = None
     noise_level: float = 0.05
@@ -223,7 +227,16 @@ class DiffDanceMethod(Method):
     name = "diffdance"
     produces = "dance"
     ema_components = ("base", "ssr")
-    sampling_options = ("guidance", "steps", "sampler", "eta", "ssr_guidance", "ssr_steps", "noise_level")
+    sampling_options = (
+        "guidance",
+        "steps",
+        "sampler",
+        "eta",
+        "precision",
+        "ssr_guidance",
+        "ssr_steps",
+        "noise_level",
+    )
 
     def __init__(self, config: DiffDanceConfig, spec):
         super().__init__(config, spec)
@@ -534,6 +547,7 @@ class DiffDanceMethod(Method):
             raise ChoreoError(f"the number of denoising steps must be at least 1, got {o['steps']} / {o['ssr_steps']}")
         if o["sampler"] not in SAMPLERS:
             raise ChoreoError(f"unknown sampler {o['sampler']!r} (known: {', '.join(SAMPLERS)})")
+        resolve_precision(str(o["precision"]), self.device)  # validates the name
         if not 0.0 <= float(o["noise_level"]) <= 1.0:
             raise ChoreoError(f"noise_level is a fraction of the noise schedule (0..1), got {o['noise_level']}")
         return o
@@ -564,6 +578,7 @@ class DiffDanceMethod(Method):
         steps: int | None = None,
         sampler: str | None = None,
         eta: float | None = None,
+        precision: str | None = None,
         ssr_guidance: float | None = None,
         ssr_steps: int | None = None,
         noise_level: float | None = None,
@@ -587,8 +602,8 @@ class DiffDanceMethod(Method):
             music: (L, F) features at the model fps.
             seed: the base windows, the SSR windows and the augmentation noise draw from generators derived
                 from (seed, stage, window).
-            guidance, steps, sampler, eta, ssr_guidance, ssr_steps, noise_level: sampling options (defaults
-                from the config).
+            guidance, steps, sampler, eta, precision, ssr_guidance, ssr_steps, noise_level: sampling options
+                (defaults from the config).
             chunk_windows: most windows per batched forward (default the config's).
             ramp: ramp the guidance from 0 to w over the first half of the steps (default: when a stage has
                 more than one coupled window, as EDGE does).
@@ -599,6 +614,7 @@ class DiffDanceMethod(Method):
             steps=steps,
             sampler=sampler,
             eta=eta,
+            precision=precision,
             ssr_guidance=ssr_guidance,
             ssr_steps=ssr_steps,
             noise_level=noise_level,
@@ -645,49 +661,50 @@ class DiffDanceMethod(Method):
             use = (plan.n_windows > 1 and coupled) if ramp is None else ramp
             return guidance_ramp(w, n_steps) if use else [w] * n_steps
 
-        low_w = sample_windows(
-            self.base,
-            self.diffusion,
-            base_plan,
-            cond_low,
-            C,
-            weights=weights(o["guidance"], o["steps"], base_plan),
-            steps=o["steps"],
-            sampler=o["sampler"],
-            eta=float(o["eta"]),
-            generators=_generators(seed, 0, base_plan.n_windows),
-            known=known_low,
-            mask=mask_low,
-            chunk_windows=chunk,
-            coupled=coupled,
-            on_step=bar.update,
-        )
-        stage_real = stitch(self._denormalize(low_w), base_plan, blend)  # (n_low, C), stage units
-        if mask_low is not None:
-            stage_real = np.where(m_low, k_low, stage_real).astype(np.float32)
+        with network_precision(str(o["precision"]), self.device):
+            low_w = sample_windows(
+                self.base,
+                self.diffusion,
+                base_plan,
+                cond_low,
+                C,
+                weights=weights(o["guidance"], o["steps"], base_plan),
+                steps=o["steps"],
+                sampler=o["sampler"],
+                eta=float(o["eta"]),
+                generators=_generators(seed, 0, base_plan.n_windows),
+                known=known_low,
+                mask=mask_low,
+                chunk_windows=chunk,
+                coupled=coupled,
+                on_step=bar.update,
+            )
+            stage_real = stitch(self._denormalize(low_w), base_plan, blend)  # (n_low, C), stage units
+            if mask_low is not None:
+                stage_real = np.where(m_low, k_low, stage_real).astype(np.float32)
 
-        level = int(round(float(o["noise_level"]) * (self.config.n_timesteps - 1)))
-        up = upsample(self._normalize(stage_real), r, ssr_plan.padded_frames)
-        z = self.diffusion.q_sample(up, level, randn_like(up, _generators(seed, 2, 1)[0]))
-        out = sample_windows(
-            self.ssr,
-            self.diffusion,
-            ssr_plan,
-            emb[: ssr_plan.padded_frames],
-            C,
-            weights=weights(o["ssr_guidance"], o["ssr_steps"], ssr_plan),
-            steps=o["ssr_steps"],
-            sampler=o["sampler"],
-            eta=float(o["eta"]),
-            generators=_generators(seed, 1, ssr_plan.n_windows),
-            low=z,
-            level=level,
-            known=known,
-            mask=mask,
-            chunk_windows=chunk,
-            coupled=coupled,
-            on_step=bar.update,
-        )
+            level = int(round(float(o["noise_level"]) * (self.config.n_timesteps - 1)))
+            up = upsample(self._normalize(stage_real), r, ssr_plan.padded_frames)
+            z = self.diffusion.q_sample(up, level, randn_like(up, _generators(seed, 2, 1)[0]))
+            out = sample_windows(
+                self.ssr,
+                self.diffusion,
+                ssr_plan,
+                emb[: ssr_plan.padded_frames],
+                C,
+                weights=weights(o["ssr_guidance"], o["ssr_steps"], ssr_plan),
+                steps=o["ssr_steps"],
+                sampler=o["sampler"],
+                eta=float(o["eta"]),
+                generators=_generators(seed, 1, ssr_plan.n_windows),
+                low=z,
+                level=level,
+                known=known,
+                mask=mask,
+                chunk_windows=chunk,
+                coupled=coupled,
+                on_step=bar.update,
+            )
         bar.close()
         motion = stitch(self._denormalize(out), ssr_plan, blend)
         if constraint is not None:
@@ -705,7 +722,7 @@ class DiffDanceMethod(Method):
     ) -> np.ndarray:
         """A dance of any length for one song: (L, F) features at the model fps -> (L, C) real units.
 
-        ``settings``: the sampling options (guidance, steps, sampler, eta, ssr_guidance, ssr_steps,
+        ``settings``: the sampling options (guidance, steps, sampler, eta, precision, ssr_guidance, ssr_steps,
         noise_level) and ``chunk_windows``, ``ramp``, ``coupled`` (see :meth:`cascade`).
         """
         return self.cascade(music, seed=seed, constraint=constraint, progress=progress, **settings).motion
