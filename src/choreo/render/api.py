@@ -126,7 +126,8 @@ def render(
         if not np.all(np.isfinite(beat_times)):
             raise ChoreoError("beat times must be finite numbers of seconds")
 
-    painter = Painter(scene, beats=beat_times, show_time=show_time)
+    # MP4 frames are drawn straight in the encoder's yuv420p, so nothing converts RGB (see choreo.render.draw).
+    painter = Painter(scene, beats=beat_times, show_time=show_time, pix_fmt="yuv420p" if fmt == "mp4" else "rgb24")
     indices = range(scene.n_frames)
     if progress:
         from tqdm import tqdm
@@ -137,7 +138,9 @@ def render(
         with atomic_path(out) as tmp:
             if fmt == "mp4":
                 frames = (painter.frame(i).tobytes() for i in indices)
-                write_mp4(frames, tmp, scene.size, scene.fps, scene.duration, song, float(music_start))
+                write_mp4(
+                    frames, tmp, scene.size, scene.fps, scene.duration, song, float(music_start), pix_fmt="yuv420p"
+                )
             else:
                 write_gif((painter.frame(i) for i in indices), tmp, scene.gif_delay_cs)
     except OSError as exc:

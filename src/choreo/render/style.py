@@ -32,6 +32,40 @@ SIDE_COLOURS = (RIGHT, CENTRE, LEFT)
 #: the picture is drawn this many times larger and box-filtered down, which antialiases the lines.
 SUPERSAMPLE = 2
 
+#: every colour the renderer draws with, by name (the painter looks its fill values up once per plane).
+COLOURS = {
+    "floor": FLOOR,
+    "grid": GRID,
+    "shadow": SHADOW,
+    "right": RIGHT,
+    "centre": CENTRE,
+    "left": LEFT,
+    "contact": CONTACT,
+    "text": TEXT,
+    "beat": BEAT,
+    "divider": DIVIDER,
+}
+
+
+# BT.601 (SMPTE 170M) RGB -> limited-range (studio swing) Y'CbCr: the matrix ffmpeg uses for SD video.
+_YCC = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]]) / 255.0
+_YCC_OFFSET = np.array([16.0, 128.0, 128.0])
+
+
+def ycbcr(rgb) -> np.ndarray:
+    """(..., 3) float Y'CbCr of RGB colours (..., 3), BT.601 limited range: Y 16-235, Cb and Cr 16-240.
+
+    This is what ffmpeg's own RGB to yuv420p conversion computes and what players assume for video that
+    does not say otherwise (the MP4 writer also tags it), so colours drawn straight into Y'CbCr planes
+    decode to the RGB they were given (within a level of rounding).
+    """
+    return np.asarray(rgb, np.float64) @ _YCC.T + _YCC_OFFSET
+
+
+def rgb_from_ycbcr(ycc) -> np.ndarray:
+    """(..., 3) float RGB of BT.601 limited-range Y'CbCr (..., 3): the inverse of :func:`ycbcr`, unclipped."""
+    return (np.asarray(ycc, np.float64) - _YCC_OFFSET) @ np.linalg.inv(_YCC).T
+
 
 def _name_side(name: str) -> int:
     """+1 for a name that says left, -1 for right, 0 when it says neither."""
