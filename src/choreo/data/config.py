@@ -28,6 +28,9 @@ class DataConfig:
             DiffDance's low-rate base stage), the same seconds as the main window.
         audio_sr: when > 0, batches also carry the mono waveform of each window at this sample rate as
             ``audio`` (B, round(window_seconds * audio_sr)) (audio models).
+        style_labels: batches also carry each window's dance style as ``style`` (B,) int64, an index into the
+            spec's ``styles`` (the names :func:`choreo.data.sources.style_of` reads from sequence names:
+            Dance with Melody's C/R/T/W, AIST++'s genre codes); -1 where a name tells none.
     """
 
     path: str = ""
@@ -44,6 +47,7 @@ class DataConfig:
     cache_dir: str | None = None
     extra_fps: list[float] = field(default_factory=list)
     audio_sr: int = 0
+    style_labels: bool = False
 
     @property
     def window_frames(self) -> int:

@@ -71,7 +71,7 @@ def _stat(p: Path) -> list:
 
 def _cache_key(cfg: DataConfig, kind: str, split: str, items: list[Item]) -> str:
     d = asdict(cfg)
-    for k in ("path", "cache_dir", "window_seconds", "stride_seconds", "sequences", "max_sequences"):
+    for k in ("path", "cache_dir", "window_seconds", "stride_seconds", "sequences", "max_sequences", "style_labels"):
         d.pop(k)  # windows are cut on load; the item list below covers the selection
     d.update(
         version=CACHE_VERSION,
@@ -247,6 +247,21 @@ def _load_cache(path: Path, extra_fps: list[float]) -> tuple[list[dict], list[st
     return results, [str(p) for p in d["problems"]]
 
 
+def _style_labels(cfg: DataConfig, kind: str, names: list[str]) -> dict:
+    """``styles`` and per-sequence ``labels`` for the windows (nothing unless ``cfg.style_labels``)."""
+    if not cfg.style_labels:
+        return {}
+    from choreo.data.sources import style_names, style_of
+
+    styles = list(style_names(kind))
+    for n in names:  # a pairs folder of named sequences: the styles its names tell, in order of appearance
+        s = style_of(n)
+        if s is not None and s not in styles:
+            styles.append(s)
+    labels = [styles.index(s) if (s := style_of(n)) is not None else -1 for n in names]
+    return {"styles": styles, "labels": labels}
+
+
 def select_items(cfg: DataConfig, split: str) -> tuple[list[Item], list[str], str]:
     """The items of a split after the config's ``sequences`` / ``max_sequences`` selection."""
     if not cfg.path:
@@ -349,6 +364,7 @@ def build_dataset(
         extra_motions=extra,
         audio=[r["audio"] for r in results] if cfg.audio_sr > 0 else None,
         audio_sr=cfg.audio_sr,
+        **_style_labels(cfg, kind, names),
     )
     ds.kind, ds.split = kind, split
     ds.names = [r["name"] for r in results]

@@ -46,6 +46,14 @@ OPENPOSE_FRAME_GLOB = "*_keypoints.json"
 #: optional file in an OpenPose sequence folder holding its frame rate (frames per second).
 OPENPOSE_FPS_FILE = "fps.txt"
 _AIST_MUSIC = re.compile(r"_(m[A-Z]{2}\d+)(?:_|$)")
+#: dance styles named by the sequence names: Dance with Melody's letter, AIST++'s genre code.
+DWM_STYLES = {"C": "cha-cha", "R": "rumba", "T": "tango", "W": "waltz"}
+AISTPP_STYLES = {
+    "BR": "break", "PO": "pop", "LO": "lock", "MH": "middle hip-hop", "LH": "LA hip-hop",
+    "HO": "house", "WA": "waack", "KR": "krump", "JS": "street jazz", "JB": "ballet jazz",
+}  # fmt: skip
+_DWM_NAME = re.compile(r"^DANCE_([CRTW])_\d+$")
+_AIST_GENRE = re.compile(r"^g([A-Z]{2})_")
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,27 @@ def _find(root: Path, *names: str) -> Path | None:
             if p.is_file():
                 return p
     return None
+
+
+def style_of(name: str) -> str | None:
+    """The dance style a sequence name tells: ``DANCE_W_3`` -> ``"waltz"``, ``gBR_sBM_..._mBR0_ch01`` ->
+    ``"break"``; None for other names."""
+    m = _DWM_NAME.match(name)
+    if m:
+        return DWM_STYLES[m.group(1)]
+    m = _AIST_GENRE.match(name)
+    if m and m.group(1) in AISTPP_STYLES:
+        return AISTPP_STYLES[m.group(1)]
+    return None
+
+
+def style_names(kind: str) -> tuple[str, ...]:
+    """Every style a data folder of ``kind`` can name (the label order), empty for ``pairs``."""
+    if kind == "dwm":
+        return tuple(DWM_STYLES.values())
+    if kind == "aistpp":
+        return tuple(AISTPP_STYLES.values())
+    return ()
 
 
 def _hash_test(name: str) -> bool:

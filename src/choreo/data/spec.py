@@ -30,6 +30,7 @@ class DataSpec:
         window_frames: training window length in frames at ``fps``.
         extra_fps: other motion frame rates the batches carry (``motion@<fps>``).
         audio_sr: sample rate of the waveform windows in batches (0: none).
+        styles: dance-style names the batches' ``style`` labels index (empty: no labels).
     """
 
     representation: Representation | None = None
@@ -40,6 +41,7 @@ class DataSpec:
     window_frames: int = 150
     extra_fps: tuple[float, ...] = field(default_factory=tuple)
     audio_sr: int = 0
+    styles: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def window_seconds(self) -> float:
@@ -59,6 +61,7 @@ class DataSpec:
             "window_frames": int(self.window_frames),
             "extra_fps": [float(f) for f in self.extra_fps],
             "audio_sr": int(self.audio_sr),
+            "styles": [str(s) for s in self.styles],
         }
 
     @classmethod
@@ -80,4 +83,5 @@ class DataSpec:
             window_frames=int(d.get("window_frames", 150)),
             extra_fps=tuple(float(f) for f in d.get("extra_fps", ())),
             audio_sr=int(d.get("audio_sr", 0)),
+            styles=tuple(str(s) for s in d.get("styles") or ()),
         )

@@ -75,6 +75,8 @@ class WindowDataset:
         extra_motions: ``{rate: per-sequence (T_i', C) encoded motion at that rate}`` (real units).
         audio: per music track (N_j,) mono waveform at ``audio_sr``, sample 0 at music frame 0.
         audio_sr: the waveforms' sample rate.
+        styles: names of the dance styles; labels: per motion sequence an index into them (-1: unknown).
+            With both, batches carry ``style`` (B,) int64.
 
     ``get(items)`` returns ``{"motion": (B, W, C) normalised float32, "music": (B, W, F) float32}``, plus
     ``motion@<rate>`` (B, round(W rate / fps), C) normalised and ``audio`` (B, round(W audio_sr / fps)).
@@ -97,6 +99,8 @@ class WindowDataset:
         extra_motions: Mapping[float, Sequence[np.ndarray]] | None = None,
         audio: Sequence[np.ndarray] | None = None,
         audio_sr: int = 0,
+        styles: Sequence[str] = (),
+        labels: Sequence[int] | None = None,
     ):
         if len(motions) != len(music_of):
             raise ValueError("one music index per motion sequence is needed")
@@ -156,6 +160,9 @@ class WindowDataset:
                 starts["audio"].append(_starts_at_rate(s, self.fps, self.audio_sr, w_off[j], len(audio[j]), audio_len))
             seq_of.append(np.full(len(s), i, np.int64))
         self.window_sequence = np.concatenate(seq_of)
+        self.styles = tuple(str(s) for s in styles) if labels is not None else ()
+        if labels is not None and len(labels) != len(motions):
+            raise ValueError("one style label per motion sequence is needed")
 
         music_t = torch.from_numpy(np.concatenate([np.asarray(a, np.float32) for a in music], axis=0))
         self._streams = {"motion": _Stream(self._normalise(self._raw["motion"]), np.concatenate(starts["motion"]), W)}
@@ -166,6 +173,9 @@ class WindowDataset:
         if audio is not None:
             wave = torch.from_numpy(np.concatenate([np.asarray(a, np.float32).reshape(-1) for a in audio]))
             self._streams["audio"] = _Stream(wave, np.concatenate(starts["audio"]), audio_len)
+        if labels is not None:  # a "stream" of one value per window
+            per_window = np.asarray(labels, np.int64)[self.window_sequence]
+            self._streams["style"] = _Stream(torch.from_numpy(per_window), np.arange(len(per_window)), 1)
 
     def _normalise(self, raw: torch.Tensor) -> torch.Tensor:
         return self.normalizer.normalize(raw.double()).float()
@@ -197,7 +207,10 @@ class WindowDataset:
         The tensors live where the dataset does (CPU unless :meth:`to` moved it).
         """
         idx = torch.as_tensor(np.asarray(items, np.int64), device=self._streams["motion"].starts.device)
-        return {k: st.gather(idx) for k, st in self._streams.items()}
+        out = {k: st.gather(idx) for k, st in self._streams.items()}
+        if "style" in out:
+            out["style"] = out["style"][:, 0]
+        return out
 
     def spec(self):
         """The :class:`~choreo.data.spec.DataSpec` a method trained on these windows is built with."""
@@ -212,6 +225,7 @@ class WindowDataset:
             window_frames=self.window_frames,
             extra_fps=self.extra_fps,
             audio_sr=self.audio_sr,
+            styles=self.styles,
         )
 
     def summary(self) -> str:

@@ -318,7 +318,12 @@ class Trainer:
             )
 
     def _load_dataset(self):
-        from choreo.data.datasets import build_dataset
+        from choreo.models import trains_on
+
+        if trains_on(self.config.method) == "audio":  # e.g. an audio codec: waveform windows from any songs
+            from choreo.data.audio_windows import build_audio_dataset as build_dataset
+        else:
+            from choreo.data.datasets import build_dataset
 
         # rank 0 encodes and fills the cache first; the others then read it instead of redoing the work.
         if self.info.is_main:

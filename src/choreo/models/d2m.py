@@ -1,0 +1,488 @@
+"""D2M-GAN (Zhu et al., ECCV 2022): music from dance through an audio codec's latent space, time-aligned.
+
+The generator maps a motion window to the continuous latent sequence of an audio codec
+(:class:`~choreo.models.codec.AudioCodec`); the latent is snapped to the codec's codebooks and decoded to
+audio. A multi-scale discriminator judges latent sequences. What differs from the released code (see
+``research.md``), on purpose:
+
+- **time alignment**: the motion is encoded frame by frame with 1D convolutions over time, resampled
+  (linear interpolation) to the codec's latent frame times, and refined by dilated convolutions with a
+  bounded receptive field. Latent k hears the dance around its own time; the released motion encoder
+  treats the frames as convolution channels and loses the time axis;
+- **the mel loss carries gradient**: L1 between the log-mel of the real audio and the codec's
+  *differentiable* decoder applied to the generated latent (straight-through over the nearest-codeword
+  snap). In the released code the waveform and mel terms are computed under ``torch.no_grad()``;
+- there is no waveform L1 term: the codec's mel -> audio step is Griffin-Lim, which has no gradient;
+- the dance-style label is optional and dropped at random in training (``style_dropout``), so the
+  generator also works, and is evaluated, without it (the released code gives the genre at test time).
+
+Kept as published: generator output ``tanh(x) * sigma``; discriminator of 3 scales (1x, 2x, 4x average
+pooling), MelGAN-style, on the continuous latent; hinge loss; generator loss
+``adv + 3 feature matching + 5 L1(latent) + 8 L1(quantised latent) + 15 L1(log-mel)``; Adam 1e-4 with betas
+(0.5, 0.9) for both networks; discriminator step, then generator step, every global step.
+
+The trained codec is a frozen component (``codec``) of the checkpoint, so a D2M-GAN checkpoint is
+self-contained. No file IO here, except that :func:`build_d2mgan` reads the codec checkpoint a new run
+names (``codec_checkpoint``) through :mod:`choreo.checkpoint`.
+
+Tensors: motion (B, W, C) normalised at the data's fps; audio (B, N) at the codec's rate; latents
+(B, T, D) at ``codec.sample_rate / codec.hop`` frames per second (21.5 Hz for choreo's codec).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from choreo.errors import ChoreoError
+from choreo.models.codec import AudioCodec, build_audio_codec
+from choreo.models.method import Method, Optimization
+
+
+@dataclass
+class D2MConfig:
+    """D2M-GAN's settings (defaults as published where the paper or code gives them).
+
+    Attributes:
+        codec: the embedded codec: ``{"kind": "melvq", "config": {...}}`` (filled from ``codec_checkpoint``
+            when a run starts; a checkpoint always carries it).
+        codec_checkpoint: a trained codec (file or run folder) a new run takes its codec from.
+        hidden: generator width. motion_blocks: residual blocks at the motion's frame rate (dilations 1, 2, ...).
+        dilations: the generator's dilated residual stack at the latent rate (1, 3, 9, 27 as published).
+        noise_dim: noise channels per latent frame (0: a deterministic generator).
+        style_dim: style embedding size; style_dropout: probability of training a window without its label.
+        sigma: the tanh scale (0: 1.25 x the codec's latent bound seen in its training, else 4).
+        disc_channels: first discriminator width (ndf 32); disc_layers: strided layers per scale;
+            disc_scales: 3 (1x, 2x, 4x).
+        loss_adv, loss_fm, loss_latent, loss_quantized, loss_mel: generator loss weights.
+        betas: Adam betas for both optimisers (the learning rate is the run's ``train.lr``).
+        style: sampling default: a style name to condition on (None: withheld).
+        gl_iters: sampling default: Griffin-Lim iterations (0: the codec's).
+        chunk_seconds: sampling: seconds of latents generated and decoded per chunk (bounded memory).
+    """
+
+    codec: dict | None = None
+    codec_checkpoint: str | None = None
+    hidden: int = 256
+    motion_blocks: int = 2
+    dilations: list[int] = field(default_factory=lambda: [1, 3, 9, 27])
+    noise_dim: int = 8
+    style_dim: int = 32
+    style_dropout: float = 0.5
+    sigma: float = 0.0
+    disc_channels: int = 32
+    disc_layers: int = 3
+    disc_scales: int = 3
+    loss_adv: float = 1.0
+    loss_fm: float = 3.0
+    loss_latent: float = 5.0
+    loss_quantized: float = 8.0
+    loss_mel: float = 15.0
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    style: str | None = None
+    gl_iters: int = 0
+    chunk_seconds: float = 30.0
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> D2MConfig:
+        """Build from a plain dict (unknown keys are an error naming them)."""
+        d = dict(d or {})
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ChoreoError(f"unknown D2M-GAN settings: {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+        cfg = cls(**d)
+        if len(cfg.betas) != 2:
+            raise ChoreoError(f"D2M-GAN takes two Adam betas, got {cfg.betas}")
+        if cfg.disc_scales < 1 or cfg.disc_layers < 1 or cfg.hidden < 1:
+            raise ChoreoError("D2M-GAN sizes (hidden, disc_layers, disc_scales) must be >= 1")
+        if not 0.0 <= cfg.style_dropout <= 1.0:
+            raise ChoreoError(f"style_dropout must be within [0, 1], got {cfg.style_dropout}")
+        return cfg
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class _Res(nn.Module):
+    """MelGAN's residual block: ``shortcut(x) + conv1x1(lrelu(conv_k3_dilated(lrelu(x))))`` over (B, C, T)."""
+
+    def __init__(self, channels: int, dilation: int):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.proj = nn.Conv1d(channels, channels, 1)
+        self.shortcut = nn.Conv1d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shortcut(x) + self.proj(F.leaky_relu(self.conv(F.leaky_relu(x, 0.2)), 0.2))
+
+
+def interpolate_frames(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """Linear interpolation of (B, C, W) at fractional frame ``positions`` (n,) -> (B, C, n) (clamped to [0, W-1])."""
+    W = x.shape[-1]
+    pos = positions.to(x.device, x.dtype).clamp(0, W - 1)
+    i0 = pos.floor().long().clamp(max=W - 1)
+    i1 = (i0 + 1).clamp(max=W - 1)
+    w = (pos - i0.to(pos.dtype))[None, None, :]
+    return x[..., i0] * (1 - w) + x[..., i1] * w
+
+
+class D2MGenerator(nn.Module):
+    """Motion (B, W, C) at ``fps`` -> continuous codec latents (B, n, D) at given times.
+
+    Motion convolutions (kernel 3, then ``motion_blocks`` residual blocks) at the motion's rate; linear
+    interpolation to the latent times; noise and style channels joined by a 1x1 convolution; the dilated
+    residual stack; ``tanh * sigma``. Every step is local in time: the receptive field is
+    :meth:`receptive_seconds` each side.
+    """
+
+    def __init__(self, motion_dim: int, latent_dim: int, config: D2MConfig, n_styles: int, sigma: float):
+        super().__init__()
+        H = config.hidden
+        self.noise_dim = int(config.noise_dim)
+        self.n_styles = int(n_styles)
+        self.motion_in = nn.Conv1d(motion_dim, H, 3, padding=1)
+        self.motion_blocks = nn.Sequential(*[_Res(H, 2**i) for i in range(config.motion_blocks)])
+        # style n_styles is "withheld" (and the label -1 maps to it)
+        self.style = nn.Embedding(self.n_styles + 1, config.style_dim) if self.n_styles else None
+        extra = self.noise_dim + (config.style_dim if self.n_styles else 0)
+        self.join = nn.Conv1d(H + extra, H, 1)
+        self.stack = nn.Sequential(*[_Res(H, int(d)) for d in config.dilations])
+        self.out = nn.Conv1d(H, latent_dim, 3, padding=1)
+        self.register_buffer("sigma", torch.tensor(float(sigma)))
+        self.motion_radius = 1 + sum(2**i for i in range(config.motion_blocks))  # frames each side
+        self.latent_radius = 1 + sum(int(d) for d in config.dilations)  # latent frames each side
+
+    def receptive(self, fps: float, latent_rate: float) -> float:
+        """Seconds of dance each side of a latent frame's time that can change it."""
+        return (self.motion_radius + 1) / fps + self.latent_radius / latent_rate
+
+    def forward(
+        self,
+        motion: torch.Tensor,
+        positions: torch.Tensor,
+        noise: torch.Tensor | None = None,
+        style: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Latents for one batch.
+
+        Args:
+            motion: (B, W, C) normalised motion.
+            positions: (n,) fractional motion-frame index of each latent frame's time.
+            noise: (B, n, noise_dim) or None (zeros).
+            style: (B,) int64 style index, -1 or ``n_styles`` for withheld; None: withheld for all.
+        Returns:
+            (B, n, D) in (-sigma, sigma).
+        """
+        B = motion.shape[0]
+        h = self.motion_blocks(self.motion_in(motion.transpose(1, 2)))
+        h = interpolate_frames(h, positions)
+        n = h.shape[-1]
+        parts = [h]
+        if self.noise_dim:
+            nz = noise.transpose(1, 2) if noise is not None else h.new_zeros(B, self.noise_dim, n)
+            parts.append(nz.to(h.dtype))
+        if self.style is not None:
+            s = torch.full((B,), self.n_styles, dtype=torch.long, device=h.device) if style is None else style.long()
+            s = torch.where((s < 0) | (s >= self.n_styles), torch.full_like(s, self.n_styles), s)
+            parts.append(self.style(s)[:, :, None].expand(B, -1, n))
+        x = self.stack(self.join(torch.cat(parts, dim=1)))
+        return (torch.tanh(self.out(F.leaky_relu(x, 0.2))) * self.sigma).transpose(1, 2)
+
+
+class LatentDiscriminator(nn.Module):
+    """One MelGAN-style discriminator over (B, D, T) latent sequences; returns every layer's output (the last is
+    the (B, 1, T') score map)."""
+
+    def __init__(self, latent_dim: int, ndf: int, n_layers: int):
+        super().__init__()
+        layers = [nn.Sequential(nn.Conv1d(latent_dim, ndf, 7, padding=3), nn.LeakyReLU(0.2))]
+        nf = ndf
+        for _ in range(n_layers):
+            nxt = min(nf * 2, 512)
+            groups = max(1, nf // 16)
+            layers.append(nn.Sequential(nn.Conv1d(nf, nxt, 5, stride=2, padding=2, groups=groups), nn.LeakyReLU(0.2)))
+            nf = nxt
+        layers.append(nn.Sequential(nn.Conv1d(nf, nf, 5, padding=2), nn.LeakyReLU(0.2)))
+        layers.append(nn.Conv1d(nf, 1, 3, padding=1))
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = []
+        for layer in self.layers:
+            x = layer(x)
+            out.append(x)
+        return out
+
+
+class MultiScaleDiscriminator(nn.Module):
+    """``scales`` discriminators on the latent sequence average-pooled by 1, 2, 4, ... (MelGAN: AvgPool1d(4, 2, 1))."""
+
+    def __init__(self, latent_dim: int, ndf: int, n_layers: int, scales: int):
+        super().__init__()
+        self.discs = nn.ModuleList(LatentDiscriminator(latent_dim, ndf, n_layers) for _ in range(scales))
+        self.pool = nn.AvgPool1d(4, stride=2, padding=1, count_include_pad=False)
+
+    def forward(self, z: torch.Tensor) -> list[list[torch.Tensor]]:
+        """(B, T, D) latents -> per scale, the list of layer outputs (last: score map)."""
+        x = z.transpose(1, 2)
+        out = []
+        for i, d in enumerate(self.discs):
+            if i:
+                x = self.pool(x)
+            out.append(d(x))
+        return out
+
+
+def _per_sample(x: torch.Tensor) -> torch.Tensor:
+    return x.reshape(x.shape[0], -1).mean(dim=1)
+
+
+class D2MGANMethod(Method):
+    """D2M-GAN on choreo's trainer: components ``generator``, ``discriminator`` and the frozen ``codec``.
+
+    Batches: ``motion`` (B, W, C) normalised, ``audio`` (B, N) at the codec's rate (``data.audio_sr``), ``seed``,
+    optionally ``style`` (B,) (``data.style_labels``). Phases ``("discriminator", "generator")``, each with its
+    own Adam optimiser.
+    """
+
+    name = "d2mgan"
+    produces = "music"
+    ema_components = ("generator",)
+    sampling_options = ("style", "gl_iters")
+
+    def __init__(self, config: D2MConfig, spec, codec: AudioCodec):
+        super().__init__(config, spec)
+        if spec.representation is None or spec.normalizer is None:
+            raise ChoreoError("D2M-GAN needs a motion representation and a fitted normaliser")
+        if spec.audio_sr and int(spec.audio_sr) != int(codec.sample_rate):
+            raise ChoreoError(
+                f"the data's audio is at {spec.audio_sr} Hz but the codec works at {codec.sample_rate} Hz: "
+                f"set data.audio_sr: {codec.sample_rate}"
+            )
+        self.codec = codec.eval().requires_grad_(False)
+        self.representation = spec.representation
+        self.normalizer = spec.normalizer
+        self.styles = tuple(spec.styles)
+        sigma = float(config.sigma) or (1.25 * codec.latent_bound() if codec.latent_bound() > 0 else 4.0)
+        self.generator = D2MGenerator(spec.representation.dim, codec.latent_dim, config, len(self.styles), sigma)
+        self.discriminator = MultiScaleDiscriminator(
+            codec.latent_dim, config.disc_channels, config.disc_layers, config.disc_scales
+        )
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.codec.sample_rate)
+
+    @property
+    def latent_rate(self) -> float:
+        return self.codec.sample_rate / self.codec.hop
+
+    def train(self, mode: bool = True) -> D2MGANMethod:
+        super().train(mode)
+        self.codec.eval()  # frozen: never in training mode
+        return self
+
+    # ---- training ------------------------------------------------------------------------------------
+    def configure_optimizers(self, train) -> dict[str, Optimization]:
+        """Adam (betas from the config, no weight decay) for the discriminator and the generator."""
+        from choreo.optim import build_optimizer, warmup_schedule
+
+        betas = tuple(float(b) for b in self.config.betas)
+        out = {}
+        for name, module in (("discriminator", self.discriminator), ("generator", self.generator)):
+            params = [p for p in module.parameters() if p.requires_grad]
+            opt = build_optimizer(params, train, optimizer="adam", betas=betas, weight_decay=0.0)
+            sched = warmup_schedule(opt, train.warmup_steps, train.steps, train.schedule, train.min_lr_ratio)
+            out[name] = Optimization(opt, sched, params)
+        return out
+
+    def phases(self, step: int) -> tuple[str, ...]:
+        return ("discriminator", "generator")
+
+    def positions(self, n_latents: int, offset_s: float = 0.0) -> torch.Tensor:
+        """(n,) fractional motion frames at the latent frames' times (seconds + offset) x fps."""
+        t = self.codec.latent_times(n_latents) + offset_s
+        return torch.as_tensor(t * float(self.spec.fps), dtype=torch.float32)
+
+    def _draws(self, seeds: torch.Tensor, n: int, styles: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-sample noise (B, n, noise_dim) and the style labels after dropout (B,), from each sample's seed."""
+        noises, keep = [], []
+        for s in seeds.reshape(-1).tolist():
+            g = torch.Generator().manual_seed(int(s))
+            keep.append(bool(torch.rand(1, generator=g) >= self.config.style_dropout))
+            noises.append(torch.randn(n, self.generator.noise_dim, generator=g))
+        noise = torch.stack(noises).to(self.device)
+        B = len(keep)
+        if styles is None:
+            lab = torch.full((B,), -1, dtype=torch.long, device=self.device)
+        else:
+            lab = styles.to(self.device).long()
+            lab = torch.where(torch.tensor(keep, device=self.device), lab, torch.full_like(lab, -1))
+        return noise, lab
+
+    def _targets(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            mel = self.codec.log_mel(audio)
+            z = self.codec.encode_mel(mel) if hasattr(self.codec, "encode_mel") else self.codec.encode(audio)
+            zq, _ = self.codec.quantize(z)
+        return z, zq, mel
+
+    def training_loss(
+        self, batch: dict, phase: str = "generator", step: int = 0, epoch: float = 0.0
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor | float]]:
+        """Per-sample hinge loss of the discriminator, or the generator's weighted loss (module docstring)."""
+        if "audio" not in batch:
+            raise ChoreoError("D2M-GAN trains on motion with its audio: set data.audio_sr to the codec's rate")
+        cfg = self.config
+        dev = self.device
+        motion = batch["motion"].to(dev, torch.float32)
+        audio = batch["audio"].to(dev, torch.float32)
+        z_real, zq_real, mel_real = self._targets(audio)
+        n = z_real.shape[1]
+        noise, style = self._draws(batch["seed"], n, batch.get("style"))
+        z_fake = self.generator(motion, self.positions(n), noise, style)
+        if phase == "discriminator":
+            d_real = self.discriminator(z_real)
+            d_fake = self.discriminator(z_fake.detach())
+            real = sum(_per_sample(F.relu(1 - o[-1])) for o in d_real) / len(d_real)
+            fake = sum(_per_sample(F.relu(1 + o[-1])) for o in d_fake) / len(d_fake)
+            return real + fake, {"d_real": real.detach(), "d_fake": fake.detach()}
+        d_fake = self.discriminator(z_fake)
+        with torch.no_grad():
+            d_real = self.discriminator(z_real)
+        adv = sum(_per_sample(-o[-1]) for o in d_fake) / len(d_fake)
+        fm_terms = [
+            _per_sample((f - r.detach()).abs()) for of, orr in zip(d_fake, d_real, strict=True)
+            for f, r in zip(of[:-1], orr[:-1], strict=True)
+        ]  # fmt: skip
+        fm = sum(fm_terms) / len(fm_terms)
+        latent = _per_sample((z_fake - z_real).abs())
+        zq_fake, _ = self.codec.quantize(z_fake)
+        zq_st = z_fake + (zq_fake - z_fake).detach()  # nearest codeword forward, identity backward
+        quant = _per_sample((zq_st - zq_real).abs())
+        mel_fake = self.codec.decode_mel(zq_st)[..., : mel_real.shape[-1]]
+        mel = _per_sample((mel_fake - mel_real).abs())
+        total = cfg.loss_adv * adv + cfg.loss_fm * fm + cfg.loss_latent * latent + cfg.loss_quantized * quant
+        total = total + cfg.loss_mel * mel
+        terms = {"adv": adv, "fm": fm, "latent": latent, "quantized": quant, "mel": mel}
+        return total, {k: v.detach() for k, v in terms.items()}
+
+    # ---- sampling ------------------------------------------------------------------------------------
+    def _style_index(self, style: str | int | None) -> int:
+        if style is None or style == "":
+            return -1
+        if not self.styles:
+            raise ChoreoError("this model was trained without style labels: it takes no style")
+        if isinstance(style, (int, np.integer)) and 0 <= int(style) < len(self.styles):
+            return int(style)
+        if str(style) in self.styles:
+            return self.styles.index(str(style))
+        raise ChoreoError(f"unknown style {style!r} (this model knows: {', '.join(self.styles)})")
+
+    @torch.inference_mode()
+    def latents(
+        self, motion: np.ndarray, seed: int = 0, style: str | int | None = None, quantize: bool = True
+    ) -> torch.Tensor:
+        """Quantised latents (T_lat, D) for a whole dance (T, C) in real units, generated chunk by chunk
+        (``quantize=False``: the generator's continuous output).
+
+        Each chunk of ``chunk_seconds`` of latents gets a margin of dance (the generator's receptive field) on
+        both sides, so the result does not depend on the chunking (up to float rounding); noise for latent k is
+        drawn once for the whole dance from ``seed``.
+        """
+        x = np.asarray(motion, np.float32)
+        if x.ndim != 2 or x.shape[1] != self.representation.dim:
+            raise ChoreoError(f"motion has shape {x.shape}, expected (frames, {self.representation.dim})")
+        if x.shape[0] == 0:
+            raise ChoreoError("the dance has no frames")
+        if not np.all(np.isfinite(x)):
+            raise ChoreoError("the dance contains NaN or infinite values")
+        fps = float(self.spec.fps)
+        m = torch.as_tensor(np.asarray(self.normalizer.normalize(x), np.float32), device=self.device)
+        T = m.shape[0]
+        n_samples = int(round(T / fps * self.sample_rate))
+        n_lat = self.codec.n_latents(max(1, n_samples))
+        g = torch.Generator().manual_seed(int(seed) & (2**63 - 1))
+        noise = torch.randn(n_lat, self.generator.noise_dim, generator=g).to(self.device)
+        lab = torch.tensor([self._style_index(style)], device=self.device)
+        times = self.codec.latent_times(n_lat)
+        chunk = max(1, int(round(self.config.chunk_seconds * self.latent_rate)))
+        margin_s = self.generator.receptive(fps, self.latent_rate) + 1.0 / self.latent_rate
+        margin_lat = int(np.ceil(margin_s * self.latent_rate))
+        out = torch.empty(n_lat, self.codec.latent_dim, device=self.device)
+        for a in range(0, n_lat, chunk):
+            b = min(n_lat, a + chunk)
+            la, lb = max(0, a - margin_lat), min(n_lat, b + margin_lat)
+            fa = max(0, int(np.floor((times[la] - margin_s) * fps)))
+            fb = min(T, int(np.ceil((times[lb - 1] + margin_s) * fps)) + 1)
+            fa = min(fa, T - 1)
+            pos = torch.as_tensor(times[la:lb] * fps - fa, dtype=torch.float32)
+            z = self.generator(m[None, fa:fb], pos, noise[None, la:lb], lab)
+            out[a:b] = z[0, a - la : b - la]
+        if not quantize:
+            return out
+        zq, _ = self.codec.quantize(out[None])
+        return zq[0]
+
+    @torch.inference_mode()
+    def compose(
+        self,
+        motion: np.ndarray,
+        seed: int = 0,
+        progress: bool = False,
+        style: str | int | None = None,
+        gl_iters: int | None = None,
+    ) -> np.ndarray:
+        """Music for a whole dance: (T, C) real units at the model's fps -> (round(T / fps * sr),) float32 samples.
+
+        The latents come from :meth:`latents`; they are decoded to mel and inverted by Griffin-Lim in chunks
+        that overlap and are cross-faded (bounded memory for any length).
+        """
+        zq = self.latents(motion, seed=seed, style=style)
+        n_samples = int(round(np.asarray(motion).shape[0] / float(self.spec.fps) * self.sample_rate))
+        chunk = max(1, int(round(self.config.chunk_seconds * self.latent_rate)))
+        iters = int(gl_iters) if gl_iters else None  # 0 / None: the codec's own
+        return self.codec.decode(zq, n_samples=n_samples, seed=seed, chunk_latents=chunk, n_iter=iters)
+
+
+def _codec_from_checkpoint(path: str) -> dict:
+    """``{"kind", "config", "state"}`` of a trained codec checkpoint (a ``codec`` run or file)."""
+    from choreo.checkpoint import load_checkpoint
+
+    state = load_checkpoint(path)
+    if state.get("method") != "codec":
+        raise ChoreoError(f"codec_checkpoint is a {state.get('method')!r} checkpoint, not a codec", path)
+    comps = {**(state.get("components") or {}), **(state.get("ema") or {})}
+    if "codec" not in comps:
+        raise ChoreoError("the codec checkpoint holds no codec weights", path)
+    return {"kind": "melvq", "config": dict((state.get("config") or {}).get("model") or {}), "state": comps["codec"]}
+
+
+def build_d2mgan(model_config: dict | None, spec) -> D2MGANMethod:
+    """Registry entry: a :class:`D2MGANMethod` from its config dict and the data spec.
+
+    The codec's architecture comes from ``model_config["codec"]`` (a checkpoint's config always has it; its
+    weights are then loaded with the other components) or, for a new run, from the trained codec at
+    ``codec_checkpoint``, whose weights are loaded here and whose config is embedded in the method's.
+    """
+    cfg = D2MConfig.from_dict(model_config)
+    if cfg.codec:
+        codec = build_audio_codec(str(cfg.codec.get("kind", "melvq")), dict(cfg.codec.get("config") or {}))
+    elif cfg.codec_checkpoint:
+        trained = _codec_from_checkpoint(cfg.codec_checkpoint)
+        codec = build_audio_codec(trained["kind"], trained["config"])
+        try:
+            codec.load_state_dict(trained["state"])
+        except (RuntimeError, KeyError) as exc:
+            first = str(exc).strip().splitlines()[0][:200]
+            raise ChoreoError(f"the codec weights do not fit its config ({first})", cfg.codec_checkpoint) from None
+        cfg.codec = {"kind": trained["kind"], "config": codec.config.to_dict()}
+    else:
+        raise ChoreoError("D2M-GAN needs a trained codec: set model.codec_checkpoint (choreo train --method codec)")
+    return D2MGANMethod(cfg, spec, codec)
