@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import librosa
 import mir_eval
 import numpy as np
 import pytest
@@ -89,3 +90,24 @@ def test_cli_beats_bad_input(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(empty) in err[0] and "empty" in err[0]
     assert not (tmp_path / "e.beats").exists()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_beat_tracker_equals_librosa_on_real_songs(data_dir, dtype):
+    """choreo.audio.beat_track (used by baseline35, to avoid importing librosa.beat) gives librosa's beats."""
+    from choreo.audio.beat_track import track_beats
+
+    songs = [
+        data_dir / "cc_music" / "Kevin_MacLeod_-_Vibe_Ace.hq.ogg",
+        data_dir / "cc_music" / "admiralbob77_-_Choice_-_Drum-bass.hq.ogg",
+        data_dir / "dance_with_melody" / "DANCE_W_3" / "audio.mp3",
+    ]
+    for song in songs:
+        y, sr = load_audio(song, sr=12800, end=40.0)
+        env = librosa.onset.onset_strength(y=y.astype(dtype), sr=sr, hop_length=512).astype(dtype)
+        bpm = librosa.feature.tempo(onset_envelope=env, sr=sr, hop_length=512)[0]
+        for tightness in (100, 400):
+            _, want = librosa.beat.beat_track(onset_envelope=env, sr=sr, hop_length=512, bpm=bpm, tightness=tightness)
+            got = track_beats(env, sr, 512, bpm, tightness=tightness)
+            assert len(want) > 10 and np.array_equal(got, want), song.name
+    assert track_beats(np.zeros(100, dtype), sr, 512, 120.0).size == 0

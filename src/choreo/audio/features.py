@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from choreo.audio.beat_track import track_beats
 from choreo.audio.io import mono_samples
 from choreo.errors import ChoreoError
 
@@ -353,9 +354,10 @@ def baseline35_parts(y: np.ndarray, sr: float, *, start_bpm: float | None = None
         if not (start_bpm > 0):  # silence: tempo() gives 0; the tracker then finds no beats anyway
             start_bpm = 120.0
         bpm = librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP, start_bpm=start_bpm)
-        tempo, beats = librosa.beat.beat_track(
-            onset_envelope=envelope, sr=sr, hop_length=HOP, start_bpm=start_bpm, tightness=100, bpm=bpm
-        )
+        # librosa.beat.beat_track(onset_envelope=envelope, ..., tightness=100, bpm=bpm), without importing
+        # librosa.beat (its import compiles a numba kernel every time: 1.3 s of a fresh process)
+        beats = track_beats(envelope, sr, HOP, float(np.atleast_1d(bpm)[0]), tightness=100)
+        tempo = np.atleast_1d(bpm)[0] if envelope.any() else 0.0
         chroma = chroma_job.result()
     return {
         "envelope": envelope.astype(np.float32, copy=False),
