@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from choreo.commands.options import parse_formats
 from choreo.errors import ChoreoError
 
 NAME = "dance"
@@ -85,21 +86,6 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def parse_formats(text: str) -> list[str]:
-    out = []
-    for f in text.split(","):
-        f = f.strip().lower().lstrip(".")
-        if not f:
-            continue
-        if f not in FORMATS:
-            raise ChoreoError(f"unknown output format {f!r} (choose among {', '.join(FORMATS)})")
-        if f not in out:
-            out.append(f)
-    if not out:
-        raise ChoreoError("--format names no output")
-    return out
-
-
 def parse_frames(text: str | None) -> tuple[int, int | None] | None:
     """``"A:B"`` -> (A, B); empty ends mean the start / the end of the reference."""
     if text is None:
@@ -116,7 +102,7 @@ def parse_frames(text: str | None) -> tuple[int, int | None] | None:
 
 
 def run(args) -> int:
-    formats = parse_formats(args.format)
+    formats = parse_formats(args.format, FORMATS)
     frames = parse_frames(args.edit_frames)
     if (args.edit_frames or args.edit_joints != "all") and not args.edit_from:
         raise ChoreoError("--edit-frames / --edit-joints need --edit-from MOTION")

@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from choreo.commands.options import parse_formats
 from choreo.errors import ChoreoError
 
 NAME = "music"
@@ -48,21 +49,6 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=int, help="CPU threads (default: the cores available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar while rendering video")
     p.set_defaults(func=run)
-
-
-def parse_formats(text: str) -> list[str]:
-    out = []
-    for f in text.split(","):
-        f = f.strip().lower().lstrip(".")
-        if not f:
-            continue
-        if f not in FORMATS:
-            raise ChoreoError(f"unknown output format {f!r} (choose among {', '.join(FORMATS)})")
-        if f not in out:
-            out.append(f)
-    if not out:
-        raise ChoreoError("--format names no output")
-    return out
 
 
 def dance_stem(path: Path) -> str:
@@ -131,7 +117,7 @@ def write_outputs(motion, y, sr: int, base: Path, formats: list[str], progress: 
 
 
 def run(args) -> int:
-    formats = parse_formats(args.format)
+    formats = parse_formats(args.format, FORMATS)
     dance = Path(args.dance)
     if not dance.exists():
         raise ChoreoError("dance not found", dance)

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from choreo.errors import ChoreoError
-from choreo.models.method import Method
+from choreo.models.method import Method, config_from_dict
 
 # ---- distributed helpers (the codebooks must stay identical on every process) ---------------------------
 
@@ -404,12 +404,7 @@ class CodecConfig:
     @classmethod
     def from_dict(cls, d: dict | None) -> CodecConfig:
         """Build from a plain dict (unknown keys are an error naming them)."""
-        d = dict(d or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ChoreoError(f"unknown codec settings: {', '.join(unknown)} (known: {', '.join(sorted(names))})")
-        cfg = cls(**d)
+        cfg = config_from_dict(cls, d, "codec")
         if cfg.down < 1 or cfg.down & (cfg.down - 1):
             raise ChoreoError(f"codec down must be a power of 2, got {cfg.down}")
         if min(cfg.channels, cfg.latent_dim, cfg.n_codebooks, cfg.codebook_size, cfg.n_mels) < 1:

@@ -41,7 +41,7 @@ from torch import nn
 
 from choreo.errors import ChoreoError
 from choreo.models.codec import AudioCodec, build_audio_codec
-from choreo.models.method import Method, Optimization
+from choreo.models.method import Method, Optimization, config_from_dict
 
 
 @dataclass
@@ -91,12 +91,7 @@ class D2MConfig:
     @classmethod
     def from_dict(cls, d: dict | None) -> D2MConfig:
         """Build from a plain dict (unknown keys are an error naming them)."""
-        d = dict(d or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ChoreoError(f"unknown D2M-GAN settings: {', '.join(unknown)} (known: {', '.join(sorted(names))})")
-        cfg = cls(**d)
+        cfg = config_from_dict(cls, d, "D2M-GAN")
         if len(cfg.betas) != 2:
             raise ChoreoError(f"D2M-GAN takes two Adam betas, got {cfg.betas}")
         if cfg.disc_scales < 1 or cfg.disc_layers < 1 or cfg.hidden < 1:

@@ -45,7 +45,7 @@ from choreo.models.diffusion import SAMPLERS, GaussianDiffusion, guidance_ramp, 
 from choreo.models.edge import _non_contact_channels, geometric_terms, make_blend
 from choreo.models.editing import Constraint
 from choreo.models.longform import pad_frames, plan_windows, stitch
-from choreo.models.method import Method, Optimization
+from choreo.models.method import Method, Optimization, config_from_dict
 from choreo.models.precision import autocast as network_precision
 from choreo.models.precision import resolve as resolve_precision
 
@@ -167,14 +167,7 @@ class DiffDanceConfig:
     @classmethod
     def from_dict(cls, d: dict | None) -> DiffDanceConfig:
         """Build from a plain dict (unknown keys and impossible values are a ChoreoError naming them)."""
-        d = dict(d or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ChoreoError(
-                f"unknown DiffDance model settings: {', '.join(unknown)} (known: {', '.join(sorted(names))})"
-            )
-        cfg = cls(**d)
+        cfg = config_from_dict(cls, d, "DiffDance model")
         if cfg.sampler not in SAMPLERS:
             raise ChoreoError(f"unknown sampler {cfg.sampler!r} (known: {', '.join(SAMPLERS)})")
         if cfg.conditioning not in CONDITIONING:

@@ -31,7 +31,7 @@ from choreo.models.longform import (
     split_windows,
     stitch,
 )
-from choreo.models.method import Method
+from choreo.models.method import Method, config_from_dict
 from choreo.models.precision import autocast as network_precision
 from choreo.models.precision import resolve as resolve_precision
 
@@ -81,12 +81,7 @@ class EdgeConfig:
     @classmethod
     def from_dict(cls, d: dict | None) -> EdgeConfig:
         """Build from a plain dict (unknown keys are an error, naming them)."""
-        d = dict(d or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ChoreoError(f"unknown EDGE model settings: {', '.join(unknown)} (known: {', '.join(sorted(names))})")
-        cfg = cls(**d)
+        cfg = config_from_dict(cls, d, "EDGE model")
         if cfg.width % cfg.heads or (cfg.width // cfg.heads) % 2:
             raise ChoreoError(f"EDGE width {cfg.width} must split into {cfg.heads} heads of even size")
         if cfg.sampler not in SAMPLERS:

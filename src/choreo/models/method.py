@@ -21,14 +21,28 @@ seed, progress, **options) -> (samples,)`` at ``sample_rate``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import nn
 
 from choreo.errors import ChoreoError
+
+C = TypeVar("C")
+
+
+def config_from_dict(cls: type[C], d: dict | None, what: str) -> C:
+    """A method's settings dataclass from a plain dict; unknown keys are a ChoreoError naming them (and the
+    known ones), so a typo in a config file never passes silently. ``what`` names the settings in the message."""
+    d = dict(d or {})
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ChoreoError(f"unknown {what} settings: {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+    return cls(**d)
 
 
 @dataclass

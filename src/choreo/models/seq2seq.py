@@ -59,7 +59,7 @@ from torch import nn
 
 from choreo.errors import ChoreoError
 from choreo.models.editing import Constraint
-from choreo.models.method import Method
+from choreo.models.method import Method, config_from_dict
 
 #: curriculum schedules (:func:`self_fed_frames`).
 SCHEDULES = ("teacher_forcing", "const", "linear", "quadratic", "exponential")
@@ -112,14 +112,7 @@ class DanceRevolutionConfig:
     @classmethod
     def from_dict(cls, d: dict | None) -> DanceRevolutionConfig:
         """Build from a plain dict (unknown keys and impossible values are a ChoreoError naming them)."""
-        d = dict(d or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ChoreoError(
-                f"unknown Dance Revolution model settings: {', '.join(unknown)} (known: {', '.join(sorted(names))})"
-            )
-        cfg = cls(**d)
+        cfg = config_from_dict(cls, d, "Dance Revolution model")
         if cfg.schedule not in SCHEDULES:
             raise ChoreoError(f"unknown curriculum schedule {cfg.schedule!r} (known: {', '.join(SCHEDULES)})")
         if cfg.music_compress not in MUSIC_COMPRESSION:
