@@ -63,8 +63,13 @@ def init_distributed(device: str = "auto") -> DistInfo:
 
 
 def shutdown(info: DistInfo) -> None:
+    """Leave the process group together: a process that tears gloo down while another still talks to it can
+    abort (``terminate called without an active exception``), so every process waits for the others first."""
     if info.distributed and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def barrier(info: DistInfo) -> None:
