@@ -97,3 +97,16 @@ def smpl_to_openpose_pixels(joints: np.ndarray, pixels_per_metre: float = 200.0,
     """
     xy = np.asarray(joints, np.float64)[:, list(SMPL_FOR_BODY25), :2] * pixels_per_metre
     return np.stack([centre[0] + xy[..., 0], centre[1] - xy[..., 1]], axis=-1)
+
+
+def train_cli(config, data: Path, cache_dir: Path, out: Path, *extra: str) -> int:
+    """``choreo train --config CONFIG --data DATA --out OUT`` on the CPU with a shared cache; the exit status."""
+    from choreo.cli import main
+
+    args = ["train", "--config", str(config), "--data", str(data), "--out", str(out), "--cache-dir", str(cache_dir)]
+    return main([*args, "--device", "cpu", "--no-progress", *extra])
+
+
+def flat_components(components: dict) -> dict:
+    """A checkpoint's ``{component: state_dict}`` as one ``{"component.key": tensor}`` dict (easy to compare)."""
+    return {f"{c}.{k}": v for c, sd in components.items() for k, v in sd.items()}

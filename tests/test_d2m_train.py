@@ -19,6 +19,7 @@ from choreo import checkpoint as ck
 from choreo.cli import main
 from choreo.compose import Composer
 from choreo.train.trainer import Trainer, read_log
+from conftest import flat_components
 from music_helpers import d2m_config, short_dwm, train_codec
 
 torch.set_num_threads(1)
@@ -46,8 +47,7 @@ def trained(setup):
     return run, out
 
 
-def _flat(components: dict) -> dict:
-    return {f"{c}.{k}": v for c, sd in components.items() for k, v in sd.items()}
+_flat = flat_components
 
 
 def test_tiny_d2mgan_trains_and_its_checkpoint_is_self_contained(setup, trained, data_dir):

@@ -16,6 +16,7 @@ from choreo import checkpoint as ck
 from choreo.cli import main as cli_main
 from choreo.train.config import RunConfig
 from choreo.train.trainer import read_log
+from conftest import flat_components, train_cli
 
 torch.set_num_threads(1)
 
@@ -40,13 +41,12 @@ def tiny(tmp_path_factory):
 
 
 def _train(tiny, data_dir, cache_dir, out, *extra) -> int:
-    args = ["train", "--config", str(tiny), "--data", str(data_dir / "dance_with_melody"), "--out", str(out)]
-    return cli_main([*args, "--cache-dir", str(cache_dir), "--device", "cpu", "--no-progress", *extra])
+    return train_cli(tiny, data_dir / "dance_with_melody", cache_dir, out, *extra)
 
 
 def _weights(run):
     s = ck.load_checkpoint(run)
-    return {f"{c}.{k}": v for c, sd in s["components"].items() for k, v in sd.items()}, s
+    return flat_components(s["components"]), s
 
 
 def test_tiny_config_trains_on_dance_with_melody_and_dances(tiny, data_dir, cache_dir, tmp_path, capsys):

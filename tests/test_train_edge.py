@@ -14,6 +14,7 @@ import yaml
 from choreo import checkpoint as ck
 from choreo.cli import main as cli_main
 from choreo.train.trainer import read_log
+from conftest import train_cli
 
 SEQS = ["DANCE_W_22", "DANCE_W_24"]
 TINY = {
@@ -44,8 +45,7 @@ def tiny(tmp_path_factory):
 
 
 def _train(tiny, data_dir, cache_dir, out, *extra) -> int:
-    args = ["train", "--config", str(tiny), "--data", str(data_dir / "dance_with_melody"), "--out", str(out)]
-    return cli_main([*args, "--cache-dir", str(cache_dir), "--device", "cpu", "--no-progress", *extra])
+    return train_cli(tiny, data_dir / "dance_with_melody", cache_dir, out, *extra)
 
 
 def _final(run):

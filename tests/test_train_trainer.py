@@ -16,6 +16,7 @@ from choreo.errors import ChoreoError
 from choreo.optim import lr_factor
 from choreo.train.config import RunConfig
 from choreo.train.trainer import Trainer, read_log
+from conftest import flat_components
 
 # The stand-in method and dataset, as source, so the torchrun worker script can run the very same code.
 TOY_SRC = textwrap.dedent(
@@ -149,8 +150,7 @@ def _train(run_dir, steps, resume=False, factory=toy_factory, stop_at=None, **tr
     return t.fit(), t
 
 
-def _flat(components: dict) -> dict:
-    return {f"{c}.{k}": v for c, sd in components.items() for k, v in sd.items()}
+_flat = flat_components
 
 
 def _weights(run_dir):
