@@ -44,6 +44,7 @@ def describe() -> list[dict]:
                 "skeleton": str(skeleton) if skeleton is not None else None,
                 "representation": spec.get("representation"),
                 "features": spec.get("feature_set"),
+                "audio_sr": spec.get("audio_sr"),
                 "size_mb": round(m.path.stat().st_size / 1e6, 1),
                 "data": m.data,
                 "licence": m.licence,
@@ -65,10 +66,14 @@ def run(args) -> int:
     for r in rows:
         flag = "  (default)" if r["default"] else ""
         print(f"{r['name']}{flag}")
-        print(
-            f"  makes {r['makes']} with {r['method']} at {r['fps']:g} fps, skeleton {r['skeleton']}, "
-            f"{r['representation']}, music features {r['features']}, {r['size_mb']} MB"
-        )
+        if r["representation"]:
+            what = (
+                f"at {r['fps']:g} fps, skeleton {r['skeleton']}, {r['representation']}, "
+                f"music features {r['features']}"
+            )
+        else:  # an audio model (a codec): no motion side
+            what = f"audio at {r['audio_sr']} Hz"
+        print(f"  makes {r['makes']} with {r['method']} {what}, {r['size_mb']} MB")
         print(f"  data: {r['data']}")
         print(f"  licence of the data: {r['licence']}")
     return 0

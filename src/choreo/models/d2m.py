@@ -51,7 +51,8 @@ class D2MConfig:
     Attributes:
         codec: the embedded codec: ``{"kind": "melvq", "config": {...}}`` (filled from ``codec_checkpoint``
             when a run starts; a checkpoint always carries it).
-        codec_checkpoint: a trained codec (file or run folder) a new run takes its codec from.
+        codec_checkpoint: a trained codec (file, run folder or packaged name, e.g. ``codec``) a new run takes
+            its codec from.
         hidden: generator width. motion_blocks: residual blocks at the motion's frame rate (dilations 1, 2, ...).
         dilations: the generator's dilated residual stack at the latent rate (1, 3, 9, 27 as published).
         noise_dim: noise channels per latent frame (0: a deterministic generator).
@@ -449,7 +450,9 @@ class D2MGANMethod(Method):
 def _codec_from_checkpoint(path: str) -> dict:
     """``{"kind", "config", "state"}`` of a trained codec checkpoint (a ``codec`` run or file)."""
     from choreo.checkpoint import load_checkpoint
+    from choreo.packaged import resolve_model
 
+    path = resolve_model(path, produces="codec")  # a file, a run folder or a packaged codec's name
     state = load_checkpoint(path)
     if state.get("method") != "codec":
         raise ChoreoError(f"codec_checkpoint is a {state.get('method')!r} checkpoint, not a codec", path)
