@@ -68,8 +68,7 @@ def run(args) -> int:
         print(f"{r['name']}{flag}")
         if r["representation"]:
             what = (
-                f"at {r['fps']:g} fps, skeleton {r['skeleton']}, {r['representation']}, "
-                f"music features {r['features']}"
+                f"at {r['fps']:g} fps, skeleton {r['skeleton']}, {r['representation']}, music features {r['features']}"
             )
         else:  # an audio model (a codec): no motion side
             what = f"audio at {r['audio_sr']} Hz"
