@@ -110,3 +110,15 @@ def train_cli(config, data: Path, cache_dir: Path, out: Path, *extra: str) -> in
 def flat_components(components: dict) -> dict:
     """A checkpoint's ``{component: state_dict}`` as one ``{"component.key": tensor}`` dict (easy to compare)."""
     return {f"{c}.{k}": v for c, sd in components.items() for k, v in sd.items()}
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one thread for a test module (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``):
+    tiny models gain nothing from threads, and lose a lot when other processes share the cores."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -11,13 +11,7 @@ from choreo.audio import load_audio
 from choreo.checkpoint import load_method
 from choreo.packaged import packaged_models, resolve_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_packaged_codec_reconstructs_an_unseen_song(data_dir):

@@ -14,14 +14,7 @@ from choreo.models.edge import EdgeConfig, EdgeMethod
 from choreo.models.rotary import apply_rotary, rotary_tables
 from edge_standin import TINY, fitted_normalizer, positions_rep, rot6d_rep
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny models gain nothing from threads, and lose a lot when other processes share the cores
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_denoiser(C=13, F=5, **kw) -> EdgeDenoiser:

@@ -20,13 +20,7 @@ from choreo.models.align import (
 from choreo.train.config import TrainConfig
 from diffdance_standin import batch_from, spec_for, synthetic_set, untrained
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_info_nce_by_hand():

@@ -13,13 +13,7 @@ from diffdance_standin import batch_from, synthetic_set, trained_tiny, untrained
 from edge_standin import music_for, positions_motion
 from test_generate_longform import frame_speeds, seam_ratios
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ---- frame rates ---------------------------------------------------------------------------------------------

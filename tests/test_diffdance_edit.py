@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from choreo.models.editing import Edit, build_constraint
 from diffdance_standin import trained_tiny, untrained
 from edge_standin import music_for, positions_motion
 from test_generate_longform import frame_speeds
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def cascade(m, L, edits, chunk=32, seed=0, steps=4, phase=0.7):

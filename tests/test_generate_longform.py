@@ -13,14 +13,7 @@ from choreo.models.edge import make_blend
 from choreo.models.longform import crossfade_weights, pad_frames, plan_windows, split_windows, stitch
 from edge_standin import TINY, fitted_normalizer, music_for, positions_rep, rot6d_rep, trained_tiny
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny models gain nothing from threads, and lose a lot when other processes share the cores
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def untrained(rep=None, seed=0, **over):
