@@ -12,10 +12,17 @@ import torch.nn.functional as F
 from choreo.models.align import (
     Adapter,
     SequenceEncoder,
+    augment_features,
+    binary_channels,
     clamp_logit_scale,
+    frame_info_nce,
+    frame_similarity,
     genre_of,
     info_nce,
+    overlap_mask,
     retrieval_report,
+    shared_frames,
+    similarity_report,
 )
 from choreo.train.config import TrainConfig
 from diffdance_standin import batch_from, spec_for, synthetic_set, untrained
@@ -141,8 +148,17 @@ def test_retrieval_report_by_hand():
     assert r["within_genre_top1"] == 0.5 and r["within_genre_chance"] == 0.5
     assert r["genres"] == {"cha-cha": 2, "waltz": 2}
     assert genre_of("DANCE_C_4") == "cha-cha" and genre_of("DANCE_W_17") == "waltz" and genre_of("x") == "x"
+    # ranks of the own dance 0, 1, 1, 1 of 3: mean 0.25
+    assert r["rank_pct"] == pytest.approx(0.25) and "song_top1" not in r
     with pytest.raises(ValueError):
         retrieval_report(music, dance[:3], ["a"] * 4)
+    # songs: clips 0, 1 from song a, 2, 3 from song b; first-ranked dances 0, 0, 3, 1 -> a, a, b, a
+    s = retrieval_report(music, dance, ["waltz", "waltz", "cha-cha", "cha-cha"], ["a", "a", "b", "b"])
+    assert s["song_top1"] == 0.75 and s["song_chance"] == 0.5
+    assert s["within_song_top1"] == 0.5 and s["within_song_chance"] == 0.5
+    # the same numbers from the similarity matrix itself
+    sim = F.normalize(torch.as_tensor(music), dim=-1).numpy() @ dance.T
+    assert similarity_report(sim, ["waltz", "waltz", "cha-cha", "cha-cha"], ["a", "a", "b", "b"]) == s
 
 
 def test_stage_one_aligns_paired_clips():
@@ -169,3 +185,131 @@ def untrained_cfg() -> dict:
     from diffdance_standin import TINY
 
     return dict(TINY)
+
+
+# ---- false negatives, augmentation, standardisation, time-aligned similarity --------------------------------
+def _clips_of(tracks: list[np.ndarray], cuts: list[tuple[int, int]], n: int) -> torch.Tensor:
+    return torch.from_numpy(np.stack([tracks[t][s : s + n] for t, s in cuts]))
+
+
+def test_overlap_mask_marks_the_same_song_at_overlapping_times_only():
+    rng = np.random.default_rng(0)
+    song_a, song_b = (rng.normal(size=(100, 3)).astype(np.float32) for _ in range(2))
+    # 20-frame clips: a@0, a@15 (5 frames shared with a@0), a@40 (none), b@0 (same times, other song),
+    # a@19 (1 frame shared with a@0: below 10 %, 16 with a@15), b@5 (15 with b@0)
+    cuts = [(0, 0), (0, 15), (0, 40), (1, 0), (0, 19), (1, 5)]
+    clips = _clips_of([song_a, song_b], cuts, 20)
+    counts = shared_frames(clips)
+    assert counts[0].tolist() == [20, 5, 0, 0, 1, 0] and counts[1, 4] == 16 and counts[3, 5] == 15
+    want = np.eye(6, dtype=bool)
+    for i, j in ((0, 1), (1, 4), (3, 5)):
+        want[i, j] = want[j, i] = True
+    np.testing.assert_array_equal(overlap_mask(clips).numpy(), want)
+    # any shared frame counts with min_shared 0 (a@0 and a@19 then too)
+    assert bool(overlap_mask(clips, 0.0)[0, 4])
+
+
+def test_info_nce_leaves_excluded_negatives_out_of_both_softmaxes():
+    g = torch.Generator().manual_seed(1)
+    a = F.normalize(torch.randn(4, 3, generator=g), dim=-1)
+    b = F.normalize(torch.randn(4, 3, generator=g), dim=-1)
+    scale = torch.tensor(3.0)
+    exclude = torch.zeros(4, 4, dtype=torch.bool)
+    exclude[0, 2] = exclude[2, 0] = True
+    exclude[1, 1] = True  # a pair's own column is never excluded
+    s = (3.0 * a @ b.T).numpy()
+
+    def nll(row: np.ndarray, i: int, keep: np.ndarray) -> float:
+        return -(row[i] - math.log(np.exp(row[keep]).sum()))
+
+    want = []
+    for i in range(4):
+        keep = ~exclude[i].numpy()
+        keep[i] = True
+        want.append(0.5 * (nll(s[i], i, keep) + nll(s[:, i], i, keep)))
+    np.testing.assert_allclose(info_nce(a, b, scale, exclude).numpy(), want, rtol=1e-6)
+    # rows without exclusions are the plain loss
+    torch.testing.assert_close(info_nce(a, b, scale, exclude)[[1, 3]], info_nce(a, b, scale)[[1, 3]])
+
+
+def test_frame_similarity_sees_timing_that_the_clip_embedding_does_not():
+    t = torch.arange(40, dtype=torch.float32)
+    beat = torch.stack([torch.cos(2 * math.pi * t / 8), torch.sin(2 * math.pi * t / 8)], dim=-1)  # (40, 2)
+    music = torch.cat([beat, torch.ones(40, 1)], dim=-1)[None]
+    on_beat, late = music.clone(), torch.roll(music, 4, dims=1)  # half a period late
+    dances = torch.cat([on_beat, late])
+    clip = F.normalize(music.mean(1), dim=-1) @ F.normalize(dances.mean(1), dim=-1).T
+    assert float(clip[0, 0]) == pytest.approx(float(clip[0, 1]), abs=1e-5)  # mean pooling: no difference
+    frames = frame_similarity(music, dances)
+    assert frames.shape == (1, 2) and float(frames[0, 0]) == pytest.approx(1.0)
+    assert float(frames[0, 1]) < 0.6
+    # frame InfoNCE is info_nce's formula on that similarity
+    a, b = torch.randn(3, 5, 4), torch.randn(3, 5, 4)
+    s = 2.0 * frame_similarity(a, b)
+    target = torch.arange(3)
+    want = 0.5 * (F.cross_entropy(s, target, reduction="none") + F.cross_entropy(s.T, target, reduction="none"))
+    torch.testing.assert_close(frame_info_nce(a, b, torch.tensor(2.0)), want)
+
+
+def test_augmentation_keeps_one_hots_and_is_drawn_per_clip():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 30, 4, generator=g) * torch.tensor([1.0, 10.0, 1.0, 1.0])
+    x[..., 2] = (torch.rand(3, 30, generator=g) > 0.8).float()  # a beat one-hot
+    assert binary_channels(x).tolist() == [False, False, True, False]
+    std = x.reshape(-1, 4).std(0)
+    assert augment_features(x, std, [torch.Generator() for _ in range(3)]) is x  # nothing asked: unchanged
+
+    def gens() -> list[torch.Generator]:
+        return [torch.Generator().manual_seed(k) for k in (5, 6, 7)]
+
+    y = augment_features(x, std, gens(), shift=1.0)
+    torch.testing.assert_close(y[..., 2], x[..., 2], rtol=0, atol=0)
+    d = y - x  # a shift only: one offset per clip and channel, in that channel's units
+    torch.testing.assert_close(d, d[:, :1].expand_as(d))
+    assert float(d[:, 0, 1].abs().mean() / d[:, 0, 0].abs().mean()) > 3  # channel 1 is 10x wider
+    torch.testing.assert_close(augment_features(x, std, gens(), shift=1.0), y)  # same seeds, same draws
+    z = augment_features(x, std, gens(), gain=0.5)  # a gain around each clip's own level: the level stays
+    torch.testing.assert_close(z.mean(1), x.mean(1), rtol=1e-5, atol=1e-5)
+
+
+def test_music_standardisation_is_fitted_once_and_absent_by_default():
+    plain = SequenceEncoder(3, 8, 4, layers=1)
+    stats = {"in_mean", "in_std", "in_fitted"}
+    assert not stats & set(plain.state_dict())  # old checkpoints keep their exact keys
+    enc = SequenceEncoder(3, 8, 4, layers=1, standardize=True)
+    assert stats <= set(enc.state_dict()) and not bool(enc.in_fitted)
+    enc.load_state_dict({**plain.state_dict(), **{k: v for k, v in enc.state_dict().items() if k in stats}})
+    x = torch.randn(2, 50, 3) * torch.tensor([100.0, 1.0, 0.1]) + torch.tensor([-300.0, 0.0, 2.0])
+    enc.fit_input_stats(x)
+    assert bool(enc.in_fitted)
+    torch.testing.assert_close(enc.in_mean, x.reshape(-1, 3).mean(0), rtol=1e-5, atol=1e-3)
+    z = (x - enc.in_mean) / enc.in_std
+    torch.testing.assert_close(enc(x), plain(z))
+    before = enc.in_mean.clone()
+    enc.fit_input_stats(x + 5.0)  # once only: a resumed run keeps its statistics
+    torch.testing.assert_close(enc.in_mean, before)
+
+
+def test_overlap_masking_in_the_stage_one_loss():
+    """Distinct songs: masking changes nothing; the same window twice: the duplicate is no negative any more."""
+    rep, full, low, music = synthetic_set(6, 80, seed=4)
+    plain, masked = untrained(seed=2).train(), untrained(seed=2, mask_overlaps=True).train()
+    norm, W = plain.normalizer, plain.window_frames
+    batch = {  # the first window of six different songs
+        "motion": torch.as_tensor(norm.normalize(np.stack([f[:W] for f in full])), dtype=torch.float32),
+        "music": torch.from_numpy(np.stack([m[:W] for m in music])),
+        "seed": torch.arange(6) + 10,
+    }
+    a, _ = plain.training_loss(batch, "encoders", 0, 0.0)
+    b, _ = masked.training_loss(batch, "encoders", 0, 0.0)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    dup = {k: torch.cat([v[:1], v[:5]]) for k, v in batch.items()}  # song 0 twice, same seed: the same clip
+    c, _ = plain.training_loss(dup, "encoders", 0, 0.0)
+    d, _ = masked.training_loss(dup, "encoders", 0, 0.0)
+    # masked, each copy of song 0 sees exactly the five-song batch's negatives (the copy left out)
+    e, _ = plain.training_loss({k: v[:5] for k, v in batch.items()}, "encoders", 0, 0.0)
+    torch.testing.assert_close(d[:2].detach(), e[:1].detach().expand(2), rtol=1e-5, atol=1e-6)
+    # unmasked, the copy is a negative scoring exactly as the positive: a higher loss for both copies
+    assert bool(torch.all(c[:2] > d[:2]))
+    # the other songs keep both copies of song 0 as negatives: masking does not touch them
+    torch.testing.assert_close(d[2:], c[2:], rtol=0, atol=0)

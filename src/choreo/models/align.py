@@ -75,6 +75,10 @@ class SequenceEncoder(nn.Module):
         dropout: dropout inside the blocks.
         temperature: when given, the module also holds the learnable InfoNCE temperature of the stage that
             trains it (``logit_scale = log(1 / temperature)`` as in CLIP).
+        standardize: subtract a per-channel mean and divide by a per-channel standard deviation before the
+            input projection (buffers ``in_mean``, ``in_std``, set once by :meth:`fit_input_stats`). Raw music
+            features span very different ranges (baseline35: MFCC 0 has a standard deviation of ~100, the
+            beat and onset one-hots ~0.2), so without it the one-hots barely reach the network.
     """
 
     def __init__(
@@ -86,9 +90,15 @@ class SequenceEncoder(nn.Module):
         kernel: int = 5,
         dropout: float = 0.0,
         temperature: float | None = None,
+        standardize: bool = False,
     ):
         super().__init__()
         self.embed_dim = int(embed_dim)
+        self.standardize = bool(standardize)
+        if self.standardize:  # only then: checkpoints of encoders without it keep their exact state dict
+            self.register_buffer("in_mean", torch.zeros(in_dim))
+            self.register_buffer("in_std", torch.ones(in_dim))
+            self.register_buffer("in_fitted", torch.tensor(False))
         self.in_proj = nn.Linear(in_dim, width)
         self.blocks = nn.ModuleList(_ConvBlock(width, kernel, 2 ** (i % 4), dropout) for i in range(layers))
         self.out_norm = nn.LayerNorm(width)
@@ -98,6 +108,8 @@ class SequenceEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, in_dim) -> (B, T, E) per-frame embeddings."""
+        if self.standardize:
+            x = (x - self.in_mean) / self.in_std
         h = self.in_proj(x)
         for block in self.blocks:
             h = block(h)
@@ -106,6 +118,30 @@ class SequenceEncoder(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, in_dim) -> (B, E) unit-length clip embeddings (the mean of the per-frame ones, normalised)."""
         return pool(self(x))
+
+    @torch.no_grad()
+    def fit_input_stats(self, x: torch.Tensor) -> None:
+        """Set the standardisation from frames ``x`` (B, T, in_dim), once (later calls do nothing).
+
+        With several processes the moments are summed over all of them, so every process gets the same
+        statistics. A channel that is constant in ``x`` keeps a standard deviation of at least 1e-3 of the
+        largest one (it then passes nearly unscaled instead of exploding).
+        """
+        if not self.standardize or bool(self.in_fitted):
+            return
+        flat = x.detach().reshape(-1, x.shape[-1]).double()
+        moments = torch.stack(
+            [flat.new_tensor(float(flat.shape[0])).expand(flat.shape[1]), flat.sum(0), (flat * flat).sum(0)]
+        )
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            dist.all_reduce(moments, op=dist.ReduceOp.SUM)
+        n, s1, s2 = moments
+        mean = s1 / n
+        std = (s2 / n - mean * mean).clamp(min=0.0).sqrt()
+        std = std.clamp(min=max(float(std.max()) * 1e-3, 1e-6))
+        self.in_mean.copy_(mean.to(self.in_mean.dtype))
+        self.in_std.copy_(std.to(self.in_std.dtype))
+        self.in_fitted.fill_(True)
 
 
 def pool(frames: torch.Tensor) -> torch.Tensor:
@@ -177,7 +213,9 @@ def clamp_logit_scale(log_scale: torch.Tensor, max_scale: float = 100.0) -> torc
     return log_scale.exp().clamp(max=max_scale)
 
 
-def info_nce(a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+def info_nce(
+    a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor, exclude: torch.Tensor | None = None
+) -> torch.Tensor:
     """Symmetric InfoNCE per sample: row i of ``a`` goes with row i of ``b``, every other row is a negative.
 
     With ``s_ij = scale * a_i . b_j`` (unit vectors, so cosine similarities) over the N pairs of the global
@@ -191,19 +229,141 @@ def info_nce(a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor) -> torch.Ten
     Args:
         a, b: (n, E) this process's unit-length embeddings.
         scale: the inverse temperature (a scalar tensor, learnable).
+        exclude: (n, N) bool, True where global row j is no negative for local pair i (e.g. the same
+            recording at overlapping times, :func:`overlap_mask`): it leaves both softmaxes of pair i. The
+            pair's own column is never excluded.
     Returns:
         (n,) per-sample losses.
     """
     a_all, offset = gather_rows(a)
     b_all, _ = gather_rows(b)
-    target = torch.arange(a.shape[0], device=a.device) + offset
     ab = scale * a @ b_all.T  # (n, N): pair i's music against every dance
     ba = scale * b @ a_all.T  # (n, N): pair i's dance against every music
+    return _symmetric_nce(ab, ba, offset, exclude)
+
+
+def frame_similarity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(n, N) time-aligned similarity of per-frame embeddings: ``mean_t cos(a_it, b_jt)``.
+
+    Unlike the cosine of two clips' mean embeddings (which is the mean over *all* frame pairs (t, s), so it
+    cannot tell a dance on the beat from the same dance half a beat late), this compares frame t with frame
+    t: it rewards music and dance events that happen at the same moment.
+
+    Args:
+        a: (n, T, E), b: (N, T, E) per-frame embeddings over the same T frames.
+    """
+    a, b = F.normalize(a, dim=-1), F.normalize(b, dim=-1)
+    return torch.einsum("ite,jte->ij", a, b) / a.shape[1]
+
+
+def frame_info_nce(
+    a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor, exclude: torch.Tensor | None = None
+) -> torch.Tensor:
+    """:func:`info_nce` on the time-aligned :func:`frame_similarity` of per-frame embeddings (n, T, E)."""
+    a_all, offset = gather_rows(a)
+    b_all, _ = gather_rows(b)
+    return _symmetric_nce(scale * frame_similarity(a, b_all), scale * frame_similarity(b, a_all), offset, exclude)
+
+
+def _symmetric_nce(ab: torch.Tensor, ba: torch.Tensor, offset: int, exclude: torch.Tensor | None) -> torch.Tensor:
+    """(n,) mean of both directions' cross-entropies; logits (n, N), local pair i's target column offset + i."""
+    n = ab.shape[0]
+    target = torch.arange(n, device=ab.device) + offset
+    if exclude is not None:
+        drop = exclude.to(ab.device, torch.bool).clone()
+        drop[torch.arange(n, device=ab.device), target] = False
+        ab = ab.masked_fill(drop, float("-inf"))
+        ba = ba.masked_fill(drop, float("-inf"))
     return 0.5 * (F.cross_entropy(ab, target, reduction="none") + F.cross_entropy(ba, target, reduction="none"))
 
 
+def shared_frames(clips: torch.Tensor) -> torch.Tensor:
+    """(N, N) number of frames clip i shares exactly (bit for bit) with clip j, for (N, T, F) feature clips.
+
+    Two clips cut from the same recording at overlapping times hold the same feature rows; clips of
+    different recordings (or of one recording at other times) share none (float features of real audio do
+    not repeat exactly: none of Dance with Melody's 54 040 training frames does). A frame repeated inside a
+    clip counts once.
+    """
+    n, t, f = clips.shape
+    _, ids = torch.unique(clips.detach().reshape(n * t, f), dim=0, return_inverse=True)
+    member = torch.zeros(n, int(ids.max()) + 1, dtype=torch.float32, device=clips.device)
+    member[torch.arange(n, device=clips.device).repeat_interleave(t), ids] = 1.0
+    return (member @ member.T).round().long()
+
+
+def overlap_mask(clips: torch.Tensor, min_shared: float = 0.1) -> torch.Tensor:
+    """False negatives of a contrastive batch: (n, N) bool, this process's clips against the global batch.
+
+    Pair (i, j) is masked when clips i and j share at least ``min_shared`` of their frames, i.e. they are the
+    same recording at overlapping times: their dances are (partly) the same dance, so pushing them apart
+    would teach the encoders to tell apart two halves of one moment. (The threshold, rather than any shared
+    frame, keeps a stray identical frame, e.g. digital silence, from linking two songs.) The diagonal is True.
+
+    Args:
+        clips: (n, T, F) this process's music clips (the same T on every process).
+    """
+    with torch.no_grad():
+        everything, offset = gather_rows(clips.detach())
+        counts = shared_frames(everything)[offset : offset + clips.shape[0]]
+    return counts >= max(1, math.ceil(min_shared * clips.shape[1]))
+
+
+def binary_channels(x: torch.Tensor) -> torch.Tensor:
+    """(F,) bool: channels of ``x`` (..., F) that hold only 0 and 1 (one-hots such as beats and onset peaks)."""
+    flat = x.reshape(-1, x.shape[-1])
+    return ((flat == 0) | (flat == 1)).all(dim=0)
+
+
+def augment_features(
+    x: torch.Tensor,
+    std: torch.Tensor,
+    generators: Sequence[torch.Generator],
+    noise: float = 0.0,
+    shift: float = 0.0,
+    gain: float = 0.0,
+    keep: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Random per-clip changes of features that keep their pairing with the dance (training only).
+
+    In units of the per-channel standard deviation ``std``, clip i becomes
+
+        x_i' = mean_i + exp(gain g_i) (x_i - mean_i) + std (shift s_i + noise n_it)
+
+    with g_i ~ N(0, 1) per clip, s_i ~ N(0, 1) per clip and channel, n_it ~ N(0, 1) per frame and channel,
+    and mean_i the clip's own per-channel mean: a random gain around the clip's level, a random offset of each
+    channel (an absolute level, e.g. a song's timbre in its mean MFCCs, then says less about which song it
+    is) and frame noise. Channels in ``keep`` (default: the 0/1 ones, beats and onset peaks) stay exact.
+
+    Args:
+        x: (B, T, F) features; std: (F,) their scale; generators: one per clip (the sample's seed).
+    Returns:
+        (B, T, F) augmented features (``x`` itself when every amount is 0).
+    """
+    if noise <= 0 and shift <= 0 and gain <= 0:
+        return x
+    B, T, F_ = x.shape
+    keep = binary_channels(x) if keep is None else keep
+    g, s, n = [], [], []
+    for gen in generators:
+        g.append(torch.randn(1, generator=gen))
+        s.append(torch.randn(F_, generator=gen))
+        n.append(torch.randn(T, F_, generator=gen))
+    g_t = torch.stack(g).to(x)[:, :, None]  # (B, 1, 1)
+    s_t = torch.stack(s).to(x)[:, None, :]  # (B, 1, F)
+    n_t = torch.stack(n).to(x)  # (B, T, F)
+    level = x.mean(dim=1, keepdim=True)
+    out = level + torch.exp(gain * g_t) * (x - level) + std.to(x) * (shift * s_t + noise * n_t)
+    return torch.where(keep.to(x.device)[None, None, :], x, out)
+
+
 # ---- retrieval ----------------------------------------------------------------------------------------------
-def retrieval_report(music: np.ndarray | torch.Tensor, dance: np.ndarray | torch.Tensor, genres: Sequence[str]) -> dict:
+def retrieval_report(
+    music: np.ndarray | torch.Tensor,
+    dance: np.ndarray | torch.Tensor,
+    genres: Sequence[str],
+    songs: Sequence[str] | None = None,
+) -> dict:
     """Music -> dance retrieval among N paired clips, against chance, and how much of it is only genre.
 
     Query i (music clip i) ranks every dance clip by cosine similarity; its own dance is the right answer.
@@ -214,7 +374,11 @@ def retrieval_report(music: np.ndarray | torch.Tensor, dance: np.ndarray | torch
         first-ranked dance has the query's genre, against ``genre_chance = sum_g (n_g / N)^2`` (a random
         dance's genre matches); ``within_genre_top1``: top-1 when only dances of the query's genre compete
         (what is left once the genre is known), against ``within_genre_chance = mean_i 1 / n_{g(i)}``;
-        ``genres``: clips per genre.
+        ``rank_pct``: the mean over queries of the own dance's rank / (N - 1) (0 best, chance 0.5: a steadier
+        number than top-1 on a few dozen clips); ``genres``: clips per genre. With ``songs`` (the recording
+        of every clip) also ``song_top1`` / ``song_chance`` (first-ranked dance from the query's own song)
+        and ``within_song_top1`` / ``within_song_chance`` (top-1 among the own song's clips only: does the
+        embedding tell apart the moments of one song).
     """
     m = F.normalize(torch.as_tensor(np.asarray(music, np.float64)), dim=-1)
     d = F.normalize(torch.as_tensor(np.asarray(dance, np.float64)), dim=-1)
@@ -223,7 +387,16 @@ def retrieval_report(music: np.ndarray | torch.Tensor, dance: np.ndarray | torch
         raise ValueError(
             f"retrieval needs as many music clips, dance clips and genres ({n}, {d.shape[0]}, {len(genres)})"
         )
-    sim = (m @ d.T).numpy()
+    return similarity_report((m @ d.T).numpy(), genres, songs)
+
+
+def similarity_report(sim: np.ndarray, genres: Sequence[str], songs: Sequence[str] | None = None) -> dict:
+    """:func:`retrieval_report` from an (N, N) similarity of music clip i to dance clip j (e.g. the
+    time-aligned :func:`frame_similarity`); the same keys."""
+    sim = np.asarray(sim, np.float64)
+    n = sim.shape[0]
+    if sim.shape != (n, n) or len(genres) != n or n == 0:
+        raise ValueError(f"retrieval needs a square similarity and one genre per clip ({sim.shape}, {len(genres)})")
     own = np.diag(sim)
     # rank of the own dance: how many dances score strictly higher (ties count in the query's favour)
     rank = (sim > own[:, None]).sum(axis=1)
@@ -233,7 +406,7 @@ def retrieval_report(music: np.ndarray | torch.Tensor, dance: np.ndarray | torch
     best = sim.argmax(axis=1)
     names, counts = np.unique(g, return_counts=True)
     per_genre = {str(k): int(v) for k, v in zip(names, counts, strict=True)}
-    return {
+    out = {
         "n": int(n),
         "top1": float(np.mean(rank == 0)),
         "top5": float(np.mean(rank < 5)),
@@ -243,8 +416,20 @@ def retrieval_report(music: np.ndarray | torch.Tensor, dance: np.ndarray | torch
         "genre_chance": float(np.sum((counts / n) ** 2)),
         "within_genre_top1": float(np.mean(rank_within == 0)),
         "within_genre_chance": float(np.mean(1.0 / same.sum(axis=1))),
+        "rank_pct": float(np.mean(rank / max(1, n - 1))),
         "genres": per_genre,
     }
+    if songs is not None:
+        if len(songs) != n:
+            raise ValueError(f"retrieval needs one song per clip ({len(songs)} for {n} clips)")
+        s = np.asarray([str(x) for x in songs])
+        same_song = s[:, None] == s[None, :]
+        _, song_counts = np.unique(s, return_counts=True)
+        out["song_top1"] = float(np.mean(s[best] == s))
+        out["song_chance"] = float(np.sum((song_counts / n) ** 2))
+        out["within_song_top1"] = float(np.mean(((sim > own[:, None]) & same_song).sum(axis=1) == 0))
+        out["within_song_chance"] = float(np.mean(1.0 / same_song.sum(axis=1)))
+    return out
 
 
 def format_report(report: dict, title: str = "music -> dance retrieval") -> str:
@@ -253,11 +438,21 @@ def format_report(report: dict, title: str = "music -> dance retrieval") -> str:
     genres = ", ".join(f"{k} {v}" for k, v in r["genres"].items())
     return "\n".join(
         [
-            f"{title} among {r['n']} test clips ({genres})",
+            f"{title} among {r['n']} clips ({genres})",
             f"  top-1 {r['top1']:.3f} (chance {r['chance_top1']:.3f}), top-5 {r['top5']:.3f} "
             f"(chance {r['chance_top5']:.3f})",
             f"  first-ranked dance of the right genre {r['genre_top1']:.3f} (chance {r['genre_chance']:.3f})",
             f"  top-1 among the same genre's dances only {r['within_genre_top1']:.3f} "
             f"(chance {r['within_genre_chance']:.3f})",
         ]
+        + (
+            [
+                f"  first-ranked dance from the right song {r['song_top1']:.3f} (chance {r['song_chance']:.3f}), "
+                f"top-1 among the same song's clips only {r['within_song_top1']:.3f} "
+                f"(chance {r['within_song_chance']:.3f})"
+            ]
+            if "song_top1" in r
+            else []
+        )
+        + ([f"  mean rank of the own dance {r['rank_pct']:.3f} of the list (chance 0.5)"] if "rank_pct" in r else [])
     )

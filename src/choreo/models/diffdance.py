@@ -23,7 +23,9 @@ full-rate frame, the unit the normaliser was fitted on, so they stay in range an
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -31,7 +33,16 @@ import numpy as np
 import torch
 
 from choreo.errors import ChoreoError
-from choreo.models.align import Adapter, SequenceEncoder, clamp_logit_scale, info_nce, pool
+from choreo.models.align import (
+    Adapter,
+    SequenceEncoder,
+    augment_features,
+    clamp_logit_scale,
+    frame_info_nce,
+    info_nce,
+    overlap_mask,
+    pool,
+)
 from choreo.models.cascade import (
     CONDITIONING,
     StageDenoiser,
@@ -96,6 +107,19 @@ class DiffDanceConfig:
         encoder_steps, adapter_steps: global steps of stage 1 and 2 (the diffusion stage runs to the end).
         encoder_lr, adapter_lr, align_weight_decay, align_warmup: AdamW for both contrastive stages (cosine
             decay to 10 % over each stage, linear warm-up of at most ``align_warmup`` steps).
+        music_standardize: standardise the music features per channel inside the music encoder (statistics
+            of the first training batch, kept in the checkpoint); off in checkpoints made before it existed.
+        encoder_dropout: dropout inside both encoders' blocks (stage 1 only: frozen encoders run without it).
+        mask_overlaps: drop from the InfoNCE negatives the clips of the same recording at overlapping times
+            (:func:`~choreo.models.align.overlap_mask`): they are the same dance, not a negative.
+        music_noise, music_shift, music_gain: augmentation of the music clips in both contrastive stages
+            (:func:`~choreo.models.align.augment_features`, in standard deviations of each channel; the 0/1
+            beat and onset channels are left exact). motion_noise: Gaussian noise on the normalised motion
+            clips (stage 1).
+        clip_nce, frame_nce: weights of the two contrastive terms in both stages: the paper's InfoNCE on
+            clip embeddings (mean of the frames, normalised) and the InfoNCE on the time-aligned similarity
+            ``mean_t cos(music_t, dance_t)`` (:func:`~choreo.models.align.frame_similarity`), which can see
+            whether the dance's steps fall on the music's beats; one temperature serves both.
         conditioning: ``add`` (music embedding added to the timestep embedding, the paper's) or ``cross``.
         width, layers, heads, ff_size: the base transformer; ssr_width, ssr_layers, ssr_heads, ssr_ff_size:
             the SSR one (paper 12 layers, width 768, 6 heads for both); dropout: both (paper 0.1).
@@ -131,6 +155,15 @@ class DiffDanceConfig:
     adapter_lr: float = 1e-4
     align_weight_decay: float = 0.01
     align_warmup: int = 100
+    music_standardize: bool = False
+    encoder_dropout: float = 0.0
+    mask_overlaps: bool = False
+    music_noise: float = 0.0
+    music_shift: float = 0.0
+    music_gain: float = 0.0
+    motion_noise: float = 0.0
+    clip_nce: float = 1.0
+    frame_nce: float = 0.0
     conditioning: str = "add"
     width: int = 768
     layers: int = 12
@@ -180,6 +213,13 @@ class DiffDanceConfig:
             raise ChoreoError("ssr_aug_max and noise_level are fractions of the noise schedule, in 0..1")
         if not 0.0 < cfg.loss_decay <= 1.0:
             raise ChoreoError(f"loss_decay must be in (0, 1], got {cfg.loss_decay}")
+        if not 0.0 <= cfg.encoder_dropout < 1.0:
+            raise ChoreoError(f"encoder_dropout must be in [0, 1), got {cfg.encoder_dropout}")
+        amounts = (cfg.music_noise, cfg.music_shift, cfg.music_gain, cfg.motion_noise)
+        if min(amounts) < 0:
+            raise ChoreoError("music_noise, music_shift, music_gain and motion_noise must be >= 0")
+        if min(cfg.clip_nce, cfg.frame_nce) < 0 or cfg.clip_nce + cfg.frame_nce <= 0:
+            raise ChoreoError("clip_nce and frame_nce must be >= 0, and not both 0")
         return cfg
 
     def to_dict(self) -> dict:
@@ -199,6 +239,19 @@ def _generators(seed: int, stage: int, n: int) -> list[torch.Generator]:
     """``n`` independent CPU generators for one stage of one sampling run, from (seed, stage, k)."""
     ss = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(seed) >> 32 & 0xFFFFFFFF, 0xD1FF, int(stage)])
     return [torch.Generator().manual_seed(int(s.generate_state(1, np.uint64)[0] >> np.uint64(1))) for s in ss.spawn(n)]
+
+
+@contextlib.contextmanager
+def _eval_mode(*modules: torch.nn.Module) -> Iterator[None]:
+    """Run frozen modules in eval mode (no dropout) inside a training step, then restore their modes."""
+    modes = [m.training for m in modules]
+    try:
+        for m in modules:
+            m.eval()
+        yield
+    finally:
+        for m, mode in zip(modules, modes, strict=True):
+            m.train(mode)
 
 
 def _sample_generators(seeds: torch.Tensor, purpose: int) -> list[torch.Generator]:
@@ -265,9 +318,13 @@ class DiffDanceMethod(Method):
             E,
             config.encoder_layers,
             config.encoder_kernel,
+            config.encoder_dropout,
             temperature=config.temperature,
+            standardize=config.music_standardize,
         )
-        self.motion_encoder = SequenceEncoder(C, config.encoder_width, E, config.encoder_layers, config.encoder_kernel)
+        self.motion_encoder = SequenceEncoder(
+            C, config.encoder_width, E, config.encoder_layers, config.encoder_kernel, config.encoder_dropout
+        )
         self.adapter = Adapter(E, config.adapter_hidden, config.temperature)
         self.base = StageDenoiser(
             C,
@@ -338,6 +395,19 @@ class DiffDanceMethod(Method):
             out["music"].append(pool(frames).cpu())
             out["adapted"].append(pool(self.adapter(frames)).cpu())
         return {k: torch.cat(v) for k, v in out.items()}
+
+    @torch.inference_mode()
+    def frame_embeddings(self, motion: torch.Tensor, music: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-frame embeddings of paired clips, for time-aligned retrieval (``align.frame_similarity``).
+
+        Args:
+            motion: (N, T, C) normalised motion clips; music: (N, T, F) their features.
+        Returns:
+            ``{"motion", "music", "adapted"}``, each (N, T, E) (not normalised).
+        """
+        x = motion.to(self.device, torch.float32)
+        frames = self.music_encoder(music.to(self.device, torch.float32))
+        return {"motion": self.motion_encoder(x).cpu(), "music": frames.cpu(), "adapted": self.adapter(frames).cpu()}
 
     def phase_of(self, step: int) -> str:
         """``encoders``, ``adapter`` or ``diffusion``: which stage global step ``step`` trains."""
@@ -411,6 +481,8 @@ class DiffDanceMethod(Method):
             for k in ("x0", "vel", "fk", "foot"):
                 logs[f"{stage}_{k}"] = nan
         music = batch["music"].to(dev, torch.float32)
+        if self.training:  # the first training batch sets the music standardisation (a no-op afterwards)
+            self.music_encoder.fit_input_stats(music)
         if phase in ("encoders", "adapter"):
             loss, temp = self._contrastive_loss(x, music, seeds, phase)
             logs.update(nce=loss.detach(), temperature=temp)
@@ -438,19 +510,51 @@ class DiffDanceMethod(Method):
         self, x: torch.Tensor, music: torch.Tensor, seeds: torch.Tensor, phase: str
     ) -> tuple[torch.Tensor, float]:
         """Stage 1 (both encoders) or stage 2 (the adapter, encoders frozen): per-sample InfoNCE (B,)."""
+        cfg = self.config
         motion_clip, music_clip = self._clips(x, music, seeds)
-        cap = self.config.max_logit_scale
+        # false negatives are found on the clips as cut, before any augmentation changes their frames
+        exclude = overlap_mask(music_clip) if cfg.mask_overlaps else None
+        if self.training:
+            motion_clip, music_clip = self._augment(motion_clip, music_clip, seeds, phase)
+        cap = cfg.max_logit_scale
         if phase == "encoders":
-            a = self.music_encoder.embed(music_clip)
-            b = self.motion_encoder.embed(motion_clip)
+            a = self.music_encoder(music_clip)
+            b = self.motion_encoder(motion_clip)
             scale = clamp_logit_scale(self.music_encoder.logit_scale, cap)
         else:
-            with torch.no_grad():
+            with torch.no_grad(), _eval_mode(self.music_encoder, self.motion_encoder):
                 frames = self.music_encoder(music_clip)
-                b = self.motion_encoder.embed(motion_clip)
-            a = pool(self.adapter(frames))
+                b = self.motion_encoder(motion_clip)
+            a = self.adapter(frames)
             scale = clamp_logit_scale(self.adapter.logit_scale, cap)
-        return info_nce(a, b, scale), float(1.0 / scale.detach())
+        loss = torch.zeros(a.shape[0], device=a.device)
+        if cfg.clip_nce > 0:
+            loss = loss + cfg.clip_nce * info_nce(pool(a), pool(b), scale, exclude)
+        if cfg.frame_nce > 0:
+            loss = loss + cfg.frame_nce * frame_info_nce(a, b, scale, exclude)
+        return loss, float(1.0 / scale.detach())
+
+    def _augment(
+        self, motion: torch.Tensor, music: torch.Tensor, seeds: torch.Tensor, phase: str
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The contrastive stages' augmentation of paired clips (B, n, C) and (B, n, F), from the samples' seeds.
+
+        Music: :func:`~choreo.models.align.augment_features` in units of the encoder's standardisation (the
+        batch's own spread without it). Motion: Gaussian noise (stage 1 only; stage 2's motion side is a
+        frozen target).
+        """
+        cfg = self.config
+        gens = _sample_generators(seeds, 3)
+        enc = self.music_encoder
+        if enc.standardize and bool(enc.in_fitted):
+            std = enc.in_std
+        else:
+            std = music.detach().reshape(-1, music.shape[-1]).std(dim=0)
+        music = augment_features(music, std, gens, cfg.music_noise, cfg.music_shift, cfg.music_gain)
+        if phase == "encoders" and cfg.motion_noise > 0:
+            noise = torch.stack([torch.randn(motion.shape[1:], generator=g) for g in gens]).to(motion)
+            motion = motion + cfg.motion_noise * noise
+        return motion, music
 
     def _check_alignment(self, x: torch.Tensor, low: torch.Tensor) -> None:
         """The low-rate windows must start on full-rate frames that are multiples of r (exact decimation)."""
@@ -489,7 +593,7 @@ class DiffDanceMethod(Method):
         t_b, keep_b, t_s, keep_s, level = (torch.cat(v).to(dev) for v in (t_b, keep_b, t_s, keep_s, level))
         noise_b, noise_s, noise_aug = (torch.stack(v).to(dev) for v in (noise_b, noise_s, noise_aug))
 
-        with torch.no_grad():
+        with torch.no_grad(), _eval_mode(self.music_encoder, self.adapter):  # as at sampling: no dropout
             emb = self.embed_music(music)  # (B, W, E)
         # base stage: the low-rate dance over the whole window
         cond_b = decimate(emb, r, Wl)
