@@ -27,8 +27,8 @@ def dance(data_dir):
     return read_motion(data_dir / "dance_with_melody" / "DANCE_W_15").crop(0, 600)  # 24 s at 25 fps
 
 
-@pytest.fixture(scope="module")
-def method(dance):
+def tiny_method(dance, **overrides) -> tuple[D2MGANMethod, np.ndarray]:
+    """A tiny D2M-GAN (config ``TINY`` + overrides) over the dance's representation, and the encoded dance."""
     torch.manual_seed(0)
     rep = get_representation("positions+rootvel", dance.skeleton)
     x = rep.encode(dance)
@@ -36,7 +36,13 @@ def method(dance):
     codec = MelVQCodec(CodecConfig(**TINY_CODEC))
     # a codec whose codebooks hold something: one update from random latents
     codec.quantizer(torch.randn(1, 64, 8), update=True, seed=0)
-    m = D2MGANMethod(D2MConfig(**TINY, codec={"kind": "melvq", "config": TINY_CODEC}), spec, codec)
+    cfg = D2MConfig(**{**TINY, **overrides}, codec={"kind": "melvq", "config": TINY_CODEC})
+    return D2MGANMethod(cfg, spec, codec), x
+
+
+@pytest.fixture(scope="module")
+def method(dance):
+    m, x = tiny_method(dance)
     return m.eval(), x
 
 
@@ -126,6 +132,58 @@ def test_loss_terms_and_the_mel_gradient_reaches_the_generator(method):
     assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in m.discriminator.parameters())
     m.zero_grad(set_to_none=True)
     m.eval()
+
+
+def test_the_optional_pulse_term_adds_to_the_loss_and_reaches_the_generator(method):
+    m, x = method
+    batch = _batch(m, x)
+    base, terms = m.training_loss(batch, "generator")
+    assert "pulse" not in terms  # the published loss by default
+    m.config.loss_pulse = 2.0
+    try:
+        m.zero_grad(set_to_none=True)
+        loss, terms = m.training_loss(batch, "generator")
+        assert terms["pulse"].shape == (2,) and float(terms["pulse"].min()) > 0
+        torch.testing.assert_close(loss.detach(), base.detach() + 2.0 * terms["pulse"])
+        for k in ("loss_adv", "loss_fm", "loss_latent", "loss_quantized", "loss_mel"):
+            setattr(m.config, k, 0.0)
+        m.training_loss(batch, "generator")[0].sum().backward()
+        assert sum(float(p.grad.abs().sum()) for p in m.generator.parameters() if p.grad is not None) > 0
+    finally:
+        m.config.loss_pulse = 0.0
+        m.config.loss_adv, m.config.loss_fm, m.config.loss_latent = 1.0, 3.0, 5.0
+        m.config.loss_quantized, m.config.loss_mel = 8.0, 15.0
+        m.zero_grad(set_to_none=True)
+
+
+def test_the_optional_mel_discriminator_judges_decoded_spectrograms(dance):
+    """With loss_adv_mel > 0 a second multi-scale discriminator over the decoded log-mel joins both phases: the
+    discriminator optimiser holds it, its terms are logged and its gradient reaches the generator only in the
+    generator phase."""
+    m, x = tiny_method(dance, loss_adv_mel=2.0)
+    assert m.mel_discriminator.discs[0].layers[0][0].in_channels == m.codec.n_mels
+    from types import SimpleNamespace
+
+    train = SimpleNamespace(lr=1e-4, warmup_steps=0, steps=10, schedule="constant", min_lr_ratio=0.0,
+                            optimizer="adam", weight_decay=0.0, betas=None, eps=1e-8)  # fmt: skip
+    opts = m.configure_optimizers(train)
+    held = {id(p) for p in opts["discriminator"].params}
+    assert all(id(p) in held for p in m.mel_discriminator.parameters())
+    batch = _batch(m, x)
+    d_loss, d_terms = m.training_loss(batch, "discriminator")
+    assert {"d_mel_real", "d_mel_fake"} <= set(d_terms)
+    torch.testing.assert_close(
+        d_loss.detach(), d_terms["d_real"] + d_terms["d_fake"] + d_terms["d_mel_real"] + d_terms["d_mel_fake"]
+    )
+    d_loss.sum().backward()
+    assert all(p.grad is None for p in m.generator.parameters())
+    m.zero_grad(set_to_none=True)
+    for k in ("loss_adv", "loss_fm", "loss_latent", "loss_quantized", "loss_mel"):
+        setattr(m.config, k, 0.0)
+    loss, terms = m.training_loss(batch, "generator")
+    torch.testing.assert_close(loss.detach(), 2.0 * terms["adv_mel"])  # fm weight 0 here
+    loss.sum().backward()
+    assert sum(float(p.grad.abs().sum()) for p in m.generator.parameters() if p.grad is not None) > 0
 
 
 def dataclass_weights(cfg) -> dict:

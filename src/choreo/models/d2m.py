@@ -42,6 +42,7 @@ from torch import nn
 from choreo.errors import ChoreoError
 from choreo.models.codec import AudioCodec, build_audio_codec
 from choreo.models.method import Method, Optimization, config_from_dict
+from choreo.models.pulse import onset_envelope, pulse_lags, pulse_profile
 
 
 @dataclass
@@ -61,6 +62,17 @@ class D2MConfig:
         disc_channels: first discriminator width (ndf 32); disc_layers: strided layers per scale;
             disc_scales: 3 (1x, 2x, 4x).
         loss_adv, loss_fm, loss_latent, loss_quantized, loss_mel: generator loss weights.
+        loss_pulse: weight of choreo's pulse term (not in D2M-GAN; 0 = the published loss): L1 between the
+            pulse profiles (:mod:`choreo.models.pulse`: autocorrelation of the onset envelope, lags 0.12-1.5 s)
+            of the generated and the real log-mel. Phase-free, so it asks for a steady beat at the song's
+            tempo without the sample-exact onsets that a dance does not determine.
+        loss_adv_mel: weight of choreo's second discriminator (not in D2M-GAN; 0 = none): a multi-scale
+            discriminator of the same design on the *decoded log-mel* (bands as channels), real = the codec's
+            decoding of the real music's quantised latent, fake = its decoding of the generated one (both
+            through the same decoder, so the codec's own blur gives nothing away). Its hinge loss and feature
+            matching (``loss_fm``) join the generator's; it trains in the ``discriminator`` phase. A
+            point-wise L1 under an uncertain target averages onsets away; a judge of whole spectrograms
+            penalises the blur.
         betas: Adam betas for both optimisers (the learning rate is the run's ``train.lr``).
         style: sampling default: a style name to condition on (None: withheld).
         gl_iters: sampling default: Griffin-Lim iterations (0: the codec's).
@@ -84,6 +96,8 @@ class D2MConfig:
     loss_latent: float = 5.0
     loss_quantized: float = 8.0
     loss_mel: float = 15.0
+    loss_pulse: float = 0.0
+    loss_adv_mel: float = 0.0
     betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
     style: str | None = None
     gl_iters: int = 0
@@ -239,6 +253,37 @@ def _per_sample(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(x.shape[0], -1).mean(dim=1)
 
 
+def _as_sequence(x: torch.Tensor, channels_first: bool) -> torch.Tensor:
+    """(B, T, D) for the discriminators: log-mels come as (B, n_mels, T)."""
+    return x.transpose(1, 2) if channels_first else x
+
+
+def _hinge_d(
+    disc: MultiScaleDiscriminator, real: torch.Tensor, fake: torch.Tensor, channels_first: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The discriminator's per-sample hinge terms (B,) on real and (detached) fake, averaged over scales."""
+    d_real = disc(_as_sequence(real, channels_first))
+    d_fake = disc(_as_sequence(fake, channels_first))
+    real_term = sum(_per_sample(F.relu(1 - o[-1])) for o in d_real) / len(d_real)
+    fake_term = sum(_per_sample(F.relu(1 + o[-1])) for o in d_fake) / len(d_fake)
+    return real_term, fake_term
+
+
+def _adversarial_g(
+    disc: MultiScaleDiscriminator, real: torch.Tensor, fake: torch.Tensor, channels_first: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The generator's per-sample hinge term and feature matching (B,) against one multi-scale discriminator."""
+    d_fake = disc(_as_sequence(fake, channels_first))
+    with torch.no_grad():
+        d_real = disc(_as_sequence(real, channels_first))
+    adv = sum(_per_sample(-o[-1]) for o in d_fake) / len(d_fake)
+    fm_terms = [
+        _per_sample((f - r.detach()).abs()) for of, orr in zip(d_fake, d_real, strict=True)
+        for f, r in zip(of[:-1], orr[:-1], strict=True)
+    ]  # fmt: skip
+    return adv, sum(fm_terms) / len(fm_terms)
+
+
 class D2MGANMethod(Method):
     """D2M-GAN on choreo's trainer: components ``generator``, ``discriminator`` and the frozen ``codec``.
 
@@ -270,6 +315,12 @@ class D2MGANMethod(Method):
         self.discriminator = MultiScaleDiscriminator(
             codec.latent_dim, config.disc_channels, config.disc_layers, config.disc_scales
         )
+        if config.loss_adv_mel > 0:
+            self.mel_discriminator = MultiScaleDiscriminator(
+                codec.n_mels, config.disc_channels, config.disc_layers, config.disc_scales
+            )
+        else:
+            self.mel_discriminator = None
 
     @property
     def sample_rate(self) -> int:
@@ -291,8 +342,9 @@ class D2MGANMethod(Method):
 
         betas = tuple(float(b) for b in self.config.betas)
         out = {}
-        for name, module in (("discriminator", self.discriminator), ("generator", self.generator)):
-            params = [p for p in module.parameters() if p.requires_grad]
+        judges = [self.discriminator] + ([self.mel_discriminator] if self.mel_discriminator is not None else [])
+        for name, modules in (("discriminator", judges), ("generator", [self.generator])):
+            params = [p for m in modules for p in m.parameters() if p.requires_grad]
             opt = build_optimizer(params, train, optimizer="adam", betas=betas, weight_decay=0.0)
             sched = warmup_schedule(opt, train.warmup_steps, train.steps, train.schedule, train.min_lr_ratio)
             out[name] = Optimization(opt, sched, params)
@@ -343,30 +395,43 @@ class D2MGANMethod(Method):
         n = z_real.shape[1]
         noise, style = self._draws(batch["seed"], n, batch.get("style"))
         z_fake = self.generator(motion, self.positions(n), noise, style)
-        if phase == "discriminator":
-            d_real = self.discriminator(z_real)
-            d_fake = self.discriminator(z_fake.detach())
-            real = sum(_per_sample(F.relu(1 - o[-1])) for o in d_real) / len(d_real)
-            fake = sum(_per_sample(F.relu(1 + o[-1])) for o in d_fake) / len(d_fake)
-            return real + fake, {"d_real": real.detach(), "d_fake": fake.detach()}
-        d_fake = self.discriminator(z_fake)
-        with torch.no_grad():
-            d_real = self.discriminator(z_real)
-        adv = sum(_per_sample(-o[-1]) for o in d_fake) / len(d_fake)
-        fm_terms = [
-            _per_sample((f - r.detach()).abs()) for of, orr in zip(d_fake, d_real, strict=True)
-            for f, r in zip(of[:-1], orr[:-1], strict=True)
-        ]  # fmt: skip
-        fm = sum(fm_terms) / len(fm_terms)
-        latent = _per_sample((z_fake - z_real).abs())
         zq_fake, _ = self.codec.quantize(z_fake)
         zq_st = z_fake + (zq_fake - z_fake).detach()  # nearest codeword forward, identity backward
+        judge_mel = self.mel_discriminator is not None
+        if judge_mel:
+            with torch.no_grad():
+                decoded_real = self.codec.decode_mel(zq_real)
+        if phase == "discriminator":
+            real, fake = _hinge_d(self.discriminator, z_real, z_fake.detach())
+            logs = {"d_real": real.detach(), "d_fake": fake.detach()}
+            if judge_mel:
+                with torch.no_grad():
+                    decoded_fake = self.codec.decode_mel(zq_st)
+                mel_real_d, mel_fake_d = _hinge_d(
+                    self.mel_discriminator, decoded_real, decoded_fake, channels_first=True
+                )
+                logs.update(d_mel_real=mel_real_d.detach(), d_mel_fake=mel_fake_d.detach())
+                real, fake = real + mel_real_d, fake + mel_fake_d
+            return real + fake, logs
+        adv, fm = _adversarial_g(self.discriminator, z_real, z_fake)
+        latent = _per_sample((z_fake - z_real).abs())
         quant = _per_sample((zq_st - zq_real).abs())
-        mel_fake = self.codec.decode_mel(zq_st)[..., : mel_real.shape[-1]]
+        decoded_fake = self.codec.decode_mel(zq_st)
+        mel_fake = decoded_fake[..., : mel_real.shape[-1]]
         mel = _per_sample((mel_fake - mel_real).abs())
         total = cfg.loss_adv * adv + cfg.loss_fm * fm + cfg.loss_latent * latent + cfg.loss_quantized * quant
         total = total + cfg.loss_mel * mel
         terms = {"adv": adv, "fm": fm, "latent": latent, "quantized": quant, "mel": mel}
+        if judge_mel:
+            adv_mel, fm_mel = _adversarial_g(self.mel_discriminator, decoded_real, decoded_fake, channels_first=True)
+            terms.update(adv_mel=adv_mel, fm_mel=fm_mel)
+            total = total + cfg.loss_adv_mel * adv_mel + cfg.loss_fm * fm_mel
+        if cfg.loss_pulse > 0:
+            lags = pulse_lags(self.codec.sample_rate / self.codec.mel_hop)
+            profile_fake = pulse_profile(onset_envelope(mel_fake), *lags)
+            profile_real = pulse_profile(onset_envelope(mel_real), *lags)
+            terms["pulse"] = _per_sample((profile_fake - profile_real).abs())
+            total = total + cfg.loss_pulse * terms["pulse"]
         return total, {k: v.detach() for k, v in terms.items()}
 
     # ---- sampling ------------------------------------------------------------------------------------

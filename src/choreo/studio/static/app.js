@@ -159,8 +159,8 @@ function setupModels(models) {
   fillModels($('music-model'), models.music, models.default.music, 'a checkpoint or run folder…');
   $('music-note').textContent = models.music_available
     ? 'Makes music that follows the take shown (an uploaded motion or a dance), then plays them together.'
-    : 'No music model is installed: choreo does not ship a dance-to-music model yet. To use one you trained ' +
-      '(choreo train --method d2m), type its checkpoint file or run folder below.';
+    : 'No music model is installed (choreo models lists what is). To use one you trained ' +
+      '(choreo train --method d2mgan), type its checkpoint file or run folder below.';
   showPathRows();
 }
 
