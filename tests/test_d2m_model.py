@@ -139,6 +139,7 @@ def test_the_optional_pulse_term_adds_to_the_loss_and_reaches_the_generator(meth
     batch = _batch(m, x)
     base, terms = m.training_loss(batch, "generator")
     assert "pulse" not in terms  # the published loss by default
+    saved = dataclass_weights(m.config)
     m.config.loss_pulse = 2.0
     try:
         m.zero_grad(set_to_none=True)
@@ -151,8 +152,8 @@ def test_the_optional_pulse_term_adds_to_the_loss_and_reaches_the_generator(meth
         assert sum(float(p.grad.abs().sum()) for p in m.generator.parameters() if p.grad is not None) > 0
     finally:
         m.config.loss_pulse = 0.0
-        m.config.loss_adv, m.config.loss_fm, m.config.loss_latent = 1.0, 3.0, 5.0
-        m.config.loss_quantized, m.config.loss_mel = 8.0, 15.0
+        for k, v in saved.items():
+            setattr(m.config, k, v)
         m.zero_grad(set_to_none=True)
 
 

@@ -253,29 +253,26 @@ def _per_sample(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(x.shape[0], -1).mean(dim=1)
 
 
-def _as_sequence(x: torch.Tensor, channels_first: bool) -> torch.Tensor:
-    """(B, T, D) for the discriminators: log-mels come as (B, n_mels, T)."""
-    return x.transpose(1, 2) if channels_first else x
-
-
 def _hinge_d(
-    disc: MultiScaleDiscriminator, real: torch.Tensor, fake: torch.Tensor, channels_first: bool = False
+    disc: MultiScaleDiscriminator, real: torch.Tensor, fake: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The discriminator's per-sample hinge terms (B,) on real and (detached) fake, averaged over scales."""
-    d_real = disc(_as_sequence(real, channels_first))
-    d_fake = disc(_as_sequence(fake, channels_first))
+    """The discriminator's per-sample hinge terms (B,) on real and (detached) fake (B, T, D) sequences,
+    averaged over scales."""
+    d_real = disc(real)
+    d_fake = disc(fake)
     real_term = sum(_per_sample(F.relu(1 - o[-1])) for o in d_real) / len(d_real)
     fake_term = sum(_per_sample(F.relu(1 + o[-1])) for o in d_fake) / len(d_fake)
     return real_term, fake_term
 
 
 def _adversarial_g(
-    disc: MultiScaleDiscriminator, real: torch.Tensor, fake: torch.Tensor, channels_first: bool = False
+    disc: MultiScaleDiscriminator, real: torch.Tensor, fake: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The generator's per-sample hinge term and feature matching (B,) against one multi-scale discriminator."""
-    d_fake = disc(_as_sequence(fake, channels_first))
+    """The generator's per-sample hinge term and feature matching (B,) against one multi-scale discriminator,
+    on (B, T, D) sequences."""
+    d_fake = disc(fake)
     with torch.no_grad():
-        d_real = disc(_as_sequence(real, channels_first))
+        d_real = disc(real)
     adv = sum(_per_sample(-o[-1]) for o in d_fake) / len(d_fake)
     fm_terms = [
         _per_sample((f - r.detach()).abs()) for of, orr in zip(d_fake, d_real, strict=True)
@@ -395,24 +392,22 @@ class D2MGANMethod(Method):
         n = z_real.shape[1]
         noise, style = self._draws(batch["seed"], n, batch.get("style"))
         z_fake = self.generator(motion, self.positions(n), noise, style)
-        zq_fake, _ = self.codec.quantize(z_fake)
-        zq_st = z_fake + (zq_fake - z_fake).detach()  # nearest codeword forward, identity backward
         judge_mel = self.mel_discriminator is not None
-        if judge_mel:
+        if judge_mel:  # the second judge sees both sides through the same decoder, as (B, T, n_mels)
             with torch.no_grad():
-                decoded_real = self.codec.decode_mel(zq_real)
+                decoded_real = self.codec.decode_mel(zq_real).transpose(1, 2)
         if phase == "discriminator":
             real, fake = _hinge_d(self.discriminator, z_real, z_fake.detach())
             logs = {"d_real": real.detach(), "d_fake": fake.detach()}
             if judge_mel:
                 with torch.no_grad():
-                    decoded_fake = self.codec.decode_mel(zq_st)
-                mel_real_d, mel_fake_d = _hinge_d(
-                    self.mel_discriminator, decoded_real, decoded_fake, channels_first=True
-                )
+                    decoded_fake = self.codec.decode_mel(self.codec.quantize(z_fake)[0]).transpose(1, 2)
+                mel_real_d, mel_fake_d = _hinge_d(self.mel_discriminator, decoded_real, decoded_fake)
                 logs.update(d_mel_real=mel_real_d.detach(), d_mel_fake=mel_fake_d.detach())
                 real, fake = real + mel_real_d, fake + mel_fake_d
             return real + fake, logs
+        zq_fake, _ = self.codec.quantize(z_fake)
+        zq_st = z_fake + (zq_fake - z_fake).detach()  # nearest codeword forward, identity backward
         adv, fm = _adversarial_g(self.discriminator, z_real, z_fake)
         latent = _per_sample((z_fake - z_real).abs())
         quant = _per_sample((zq_st - zq_real).abs())
@@ -423,7 +418,7 @@ class D2MGANMethod(Method):
         total = total + cfg.loss_mel * mel
         terms = {"adv": adv, "fm": fm, "latent": latent, "quantized": quant, "mel": mel}
         if judge_mel:
-            adv_mel, fm_mel = _adversarial_g(self.mel_discriminator, decoded_real, decoded_fake, channels_first=True)
+            adv_mel, fm_mel = _adversarial_g(self.mel_discriminator, decoded_real, decoded_fake.transpose(1, 2))
             terms.update(adv_mel=adv_mel, fm_mel=fm_mel)
             total = total + cfg.loss_adv_mel * adv_mel + cfg.loss_fm * fm_mel
         if cfg.loss_pulse > 0:
