@@ -284,3 +284,49 @@ def test_motion_with_nan_or_no_frames_is_refused():
         Motion(SMPL24, 30.0, positions=pos)
     with pytest.raises(ChoreoError, match="zero frames"):
         Motion(SMPL24, 30.0, positions=pos[:0])
+
+
+def test_ffmpeg_stopped_by_ctrl_c_is_an_interrupt(tmp_path, monkeypatch):
+    """Ctrl-C signals the process group; when ffmpeg takes it first, write_mp4 still reports an interrupt."""
+    import os
+    import signal
+    import subprocess
+
+    from choreo.render import writers
+
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen(cmd, *args, **kwargs):
+        proc = real_popen(cmd, *args, **kwargs)
+        if "pipe:0" in cmd:  # the encoder, not a probe
+            started.append(proc)
+        return proc
+
+    monkeypatch.setattr(writers.subprocess, "Popen", popen)
+
+    def frames():
+        frame = bytes(64 * 64 * 3)
+        for i in range(2000):
+            if i == 5:
+                os.kill(started[0].pid, signal.SIGINT)
+            yield frame
+
+    with pytest.raises(KeyboardInterrupt):
+        writers.write_mp4(frames(), tmp_path / "x.mp4", (64, 64), 25.0, 80.0)
+    assert started[0].returncode is not None
+
+
+def test_ffmpeg_failure_is_not_mistaken_for_an_interrupt():
+    from choreo.render.writers import _interrupted
+
+    assert _interrupted(-signal_number("SIGINT"), [])
+    assert _interrupted(255, ["frame=   10 fps=0.0", "Exiting normally, received signal 2."])
+    assert not _interrupted(1, ["pipe:0: Invalid data found when processing input"])
+    assert not _interrupted(-signal_number("SIGKILL"), [])
+
+
+def signal_number(name: str) -> int:
+    import signal
+
+    return int(getattr(signal, name))

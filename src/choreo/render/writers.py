@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import signal
 import subprocess
 import tempfile
 import threading
@@ -132,6 +133,7 @@ def write_mp4(
 
     Raises:
         ChoreoError: ffmpeg failed (its message is included).
+        KeyboardInterrupt: ffmpeg was stopped by Ctrl-C (SIGINT) before Python saw it.
     """
     if pix_fmt not in PIX_FMTS:
         raise ValueError(f"unknown pixel format {pix_fmt!r}: use one of {', '.join(PIX_FMTS)}")
@@ -161,7 +163,15 @@ def write_mp4(
         if rc != 0:
             err.seek(0)
             msg = err.read().decode("utf-8", "replace").strip().splitlines()
+            if _interrupted(rc, msg):
+                # Ctrl-C reaches the whole process group; when ffmpeg sees it first, its exit is the interrupt.
+                raise KeyboardInterrupt
             raise ChoreoError(f"ffmpeg failed ({'; '.join(msg[-3:]) or f'exit status {rc}'})", path)
+
+
+def _interrupted(rc: int, stderr_lines: list[str]) -> bool:
+    """Whether ffmpeg ended because of SIGINT: killed by it, or caught it and said so before exiting."""
+    return rc == -signal.SIGINT or any("received signal 2" in line for line in stderr_lines[-5:])
 
 
 def _pipe_frames(frames: Iterable[bytes], pipe, depth: int = 4) -> None:
