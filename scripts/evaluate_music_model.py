@@ -2,6 +2,8 @@
 
     python scripts/evaluate_music_model.py --checkpoint runs/d2mgan [--data ../shared/data/dance_with_melody]
         [--split test] [--out eval/d2mgan] [--seeds 0 1 2] [--max-seconds 60]
+    python scripts/evaluate_music_model.py --checkpoint runs/d2mgan_val --split train \
+        --sequences DANCE_C_6 DANCE_R_3 DANCE_W_20 DANCE_W_31      (a validation fold the run was trained without)
 
 For every dance of the split (Dance with Melody: DANCE_C_4, DANCE_R_5, DANCE_W_3, DANCE_W_17), it writes under
 ``--out``:
@@ -98,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", required=True, help="D2M-GAN run or checkpoint")
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "dance_with_melody"))
     ap.add_argument("--split", default="test", choices=("train", "test", "all"))
+    ap.add_argument(
+        "--sequences", nargs="+", help="only these dances of the split (a validation fold: choose settings on it)"
+    )
     ap.add_argument("--out", default="eval/d2mgan")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--max-seconds", type=float, default=None, help="evaluate only each dance's first S seconds")
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     composer = Composer.load(args.checkpoint, device="cpu", threads=args.threads)
     sr = composer.sample_rate
-    items, _, _ = select_items(DataConfig(path=args.data), args.split)
+    items, _, _ = select_items(DataConfig(path=args.data, sequences=args.sequences), args.split)
     if not items:
         raise SystemExit(f"no dances in the {args.split} split of {args.data}")
     dances, reals = {}, {}

@@ -98,6 +98,32 @@ def test_dwm_split_is_the_fixed_held_out_list(data_dir):
         build_dataset(DataConfig(path=str(data_dir / "dance_with_melody"), sequences=["DANCE_W_3"]), "train")
 
 
+def test_a_validation_fold_can_be_held_out_of_training(data_dir):
+    from choreo.data.datasets import select_items
+
+    folder = str(data_dir / "dance_with_melody")
+    fold = ["DANCE_C_6", "DANCE_R_3", "DANCE_W_20", "DANCE_W_31"]
+    kept, _, _ = select_items(DataConfig(path=folder, exclude_sequences=fold), "train")
+    assert len(kept) == 30 and not {it.name for it in kept} & set(fold)
+    with pytest.raises(ChoreoError, match="to exclude are not in the train split: DANCE_W_3"):
+        select_items(DataConfig(path=folder, exclude_sequences=["DANCE_W_3"]), "train")  # a test dance
+
+
+def test_songs_of_a_validation_fold_can_be_held_out_of_a_codec(tmp_path):
+    from choreo.data.audio_windows import build_audio_dataset
+
+    for name in ("a", "b", "c"):
+        write_wav(tmp_path / f"{name}.wav", demo_song(3.0, sr=8000)[0], 8000)
+    cfg = DataConfig(path=str(tmp_path), audio_sr=8000, window_seconds=1.0, stride_seconds=1.0, cache_dir="")
+    every = build_audio_dataset(cfg, "all")
+    cfg.exclude_sequences = ["b"]
+    held = build_audio_dataset(cfg, "all")
+    assert len(held) == len(every) * 2 // 3
+    cfg.exclude_sequences = ["zz"]
+    with pytest.raises(ChoreoError, match="to exclude are not in the all split: zz"):
+        build_audio_dataset(cfg, "all")
+
+
 def test_pairs_folder_hash_split_is_deterministic_and_about_a_tenth(tmp_path):
     for i in range(60):
         (tmp_path / f"take{i:02d}.npz").touch()

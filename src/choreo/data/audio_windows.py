@@ -192,7 +192,8 @@ def build_audio_dataset(
     """Waveform windows from every song of ``split`` in ``cfg.path`` (folders joined by ``os.pathsep``).
 
     Uses ``cfg.audio_sr`` (required, Hz), ``window_seconds``, ``stride_seconds``, ``max_sequences`` (the first
-    N songs by name), ``sequences`` (song names to keep), ``cache_dir``.
+    N songs by name), ``sequences`` (song names to keep), ``exclude_sequences`` (song names to leave out),
+    ``cache_dir``.
 
     Raises:
         ChoreoError: no folder, no ``audio_sr``, no song long enough for one window.
@@ -216,6 +217,12 @@ def build_audio_dataset(
         if missing:
             raise ChoreoError(f"song(s) not in the {split} split: {', '.join(missing)}", cfg.path)
         chosen = [(n, p) for n, p in chosen if n in keep]
+    if cfg.exclude_sequences:
+        drop = set(cfg.exclude_sequences)
+        unknown = sorted(drop - {n for n, _ in chosen})
+        if unknown:
+            raise ChoreoError(f"song(s) to exclude are not in the {split} split: {', '.join(unknown)}", cfg.path)
+        chosen = [(n, p) for n, p in chosen if n not in drop]
     if cfg.max_sequences is not None:
         chosen = chosen[: max(0, cfg.max_sequences)]
     if not chosen:

@@ -21,6 +21,8 @@ class DataConfig:
         mirror: add the left/right mirrored motion of every window (music unchanged).
         contact_speed: foot-contact threshold in metres per second (EDGE: 0.01 m per frame at 30 fps).
         sequences: restrict to these sequence names (None: all).
+        exclude_sequences: leave these sequence names out (a validation fold held out of training: choose
+            settings on them, keep the test split for the final numbers).
         max_sequences: keep at most this many training sequences, in name order (None: all).
         cache_dir: where encoded datasets and music features are cached (None: ``$XDG_CACHE_HOME/choreo``
             or ``~/.cache/choreo``; ``""`` disables the cache).
@@ -43,6 +45,7 @@ class DataConfig:
     mirror: bool = True
     contact_speed: float = 0.3
     sequences: list[str] | None = None
+    exclude_sequences: list[str] | None = None
     max_sequences: int | None = None
     cache_dir: str | None = None
     extra_fps: list[float] = field(default_factory=list)

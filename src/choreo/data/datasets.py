@@ -71,7 +71,10 @@ def _stat(p: Path) -> list:
 
 def _cache_key(cfg: DataConfig, kind: str, split: str, items: list[Item]) -> str:
     d = asdict(cfg)
-    for k in ("path", "cache_dir", "window_seconds", "stride_seconds", "sequences", "max_sequences", "style_labels"):
+    for k in (
+        "path", "cache_dir", "window_seconds", "stride_seconds", "sequences", "exclude_sequences", "max_sequences",
+        "style_labels",
+    ):  # fmt: skip
         d.pop(k)  # windows are cut on load; the item list below covers the selection
     d.update(
         version=CACHE_VERSION,
@@ -263,7 +266,7 @@ def _style_labels(cfg: DataConfig, kind: str, names: list[str]) -> dict:
 
 
 def select_items(cfg: DataConfig, split: str) -> tuple[list[Item], list[str], str]:
-    """The items of a split after the config's ``sequences`` / ``max_sequences`` selection."""
+    """The items of a split after the config's ``sequences`` / ``exclude_sequences`` / ``max_sequences`` selection."""
     if not cfg.path:
         raise ChoreoError("no data folder given (--data DIR)")
     items, problems, kind = list_items(cfg.path, cfg.kind)
@@ -274,6 +277,12 @@ def select_items(cfg: DataConfig, split: str) -> tuple[list[Item], list[str], st
         if missing:
             raise ChoreoError(f"sequence(s) not in the {split} split: {', '.join(missing)}", cfg.path)
         chosen = [it for it in chosen if it.name in set(cfg.sequences)]
+    if cfg.exclude_sequences:
+        names = {it.name for it in chosen}
+        unknown = [s for s in cfg.exclude_sequences if s not in names]
+        if unknown:
+            raise ChoreoError(f"sequence(s) to exclude are not in the {split} split: {', '.join(unknown)}", cfg.path)
+        chosen = [it for it in chosen if it.name not in set(cfg.exclude_sequences)]
     if cfg.max_sequences is not None:
         chosen = chosen[: max(0, cfg.max_sequences)]
     if cfg.sequences:
