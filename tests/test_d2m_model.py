@@ -187,6 +187,50 @@ def test_the_optional_mel_discriminator_judges_decoded_spectrograms(dance):
     assert sum(float(p.grad.abs().sum()) for p in m.generator.parameters() if p.grad is not None) > 0
 
 
+def test_the_mel_discriminator_can_judge_music_with_its_dance(dance):
+    """mel_disc_motion > 0: the mel discriminator reads the dance beside the bands, its score changes with the
+    dance alone, and the matching-aware term scores the real music under another window's dance as fake."""
+    m, x = tiny_method(dance, loss_adv_mel=1.0, mel_disc_motion=4, mel_disc_mismatch=0.5, loss_fm_mel=0.0)
+    assert m.mel_discriminator.judge.discs[0].layers[0][0].in_channels == m.codec.n_mels + 4
+    batch = _batch(m, x)
+    mel = m.codec.decode_mel(m.codec.quantize(m.codec.encode(batch["audio"]))[0]).transpose(1, 2).detach()
+    judge = m._mel_judge(batch["motion"], mel.shape[1])
+    other = m._mel_judge(batch["motion"].flip(1), mel.shape[1])  # the same windows danced backwards
+    assert not torch.allclose(judge(mel)[0][-1], other(mel)[0][-1])
+    with torch.no_grad():
+        d_loss, d_terms = m.training_loss(batch, "discriminator")
+    assert {"d_mel_real", "d_mel_fake", "d_mel_mismatch"} <= set(d_terms)
+    assert float(d_terms["d_mel_mismatch"].min()) >= 0.0
+    # the mismatch term is part of the fake side with its weight: remove it and the rest is the plain hinge
+    m.config.mel_disc_mismatch = 0.0
+    try:
+        with torch.no_grad():
+            plain, plain_terms = m.training_loss(batch, "discriminator")
+    finally:
+        m.config.mel_disc_mismatch = 0.5
+    assert "d_mel_mismatch" not in plain_terms
+    torch.testing.assert_close(d_loss, plain + 0.5 * d_terms["d_mel_mismatch"])
+    # feature matching against it can be switched off on its own
+    for k in ("loss_adv", "loss_fm", "loss_latent", "loss_quantized", "loss_mel"):
+        setattr(m.config, k, 0.0)
+    m.config.loss_fm = 5.0
+    loss, terms = m.training_loss(batch, "generator")
+    torch.testing.assert_close(loss.detach(), 5.0 * terms["fm"] + 1.0 * terms["adv_mel"])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"mel_disc_motion": 4},  # no mel discriminator to condition
+        {"loss_adv_mel": 1.0, "mel_disc_mismatch": 0.5},  # mismatch needs the dance
+        {"loss_adv_mel": 1.0, "mel_disc_motion": -1},
+    ],
+)
+def test_mel_discriminator_options_that_cannot_work_are_refused(bad):
+    with pytest.raises(ChoreoError):
+        D2MConfig.from_dict({**TINY, **bad})
+
+
 def dataclass_weights(cfg) -> dict:
     return {k: getattr(cfg, k) for k in ("loss_adv", "loss_fm", "loss_latent", "loss_quantized", "loss_mel")}
 

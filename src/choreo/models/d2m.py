@@ -73,6 +73,17 @@ class D2MConfig:
             matching (``loss_fm``) join the generator's; it trains in the ``discriminator`` phase. A
             point-wise L1 under an uncertain target averages onsets away; a judge of whole spectrograms
             penalises the blur.
+        mel_disc_motion: channels of dance the mel discriminator sees (0: it judges spectrograms alone). With
+            > 0 it is a *conditional* judge: its own small motion encoder (two convolutions over time), resampled
+            to the decoded mel frames, joins the bands as channels, so it can tell music that does not go with
+            its dance (onsets off the steps) from music that does, and the generator is pushed towards music
+            that fits the dance rather than towards the mean of all music that could.
+        mel_disc_mismatch: weight of the matching-aware term (Reed et al. 2016, GAN-INT-CLS; needs
+            ``mel_disc_motion``): the real music of a window paired with another window's dance is also scored
+            as fake, so the conditional judge must look at the pairing and not only at how real the music sounds.
+        loss_fm_mel: feature-matching weight against the mel discriminator (None: ``loss_fm``). Feature matching
+            compares the generated music with the real music of the same window, point by point, so it
+            averages uncertain onsets like an L1 does.
         betas: Adam betas for both optimisers (the learning rate is the run's ``train.lr``).
         style: sampling default: a style name to condition on (None: withheld).
         gl_iters: sampling default: Griffin-Lim iterations (0: the codec's).
@@ -98,6 +109,9 @@ class D2MConfig:
     loss_mel: float = 15.0
     loss_pulse: float = 0.0
     loss_adv_mel: float = 0.0
+    mel_disc_motion: int = 0
+    mel_disc_mismatch: float = 0.0
+    loss_fm_mel: float | None = None
     betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
     style: str | None = None
     gl_iters: int = 0
@@ -111,6 +125,12 @@ class D2MConfig:
             raise ChoreoError(f"D2M-GAN takes two Adam betas, got {cfg.betas}")
         if cfg.disc_scales < 1 or cfg.disc_layers < 1 or cfg.hidden < 1:
             raise ChoreoError("D2M-GAN sizes (hidden, disc_layers, disc_scales) must be >= 1")
+        if cfg.mel_disc_motion < 0 or cfg.mel_disc_mismatch < 0:
+            raise ChoreoError("mel_disc_motion and mel_disc_mismatch must be >= 0")
+        if (cfg.mel_disc_motion or cfg.mel_disc_mismatch) and cfg.loss_adv_mel <= 0:
+            raise ChoreoError("mel_disc_motion and mel_disc_mismatch need the mel discriminator (loss_adv_mel > 0)")
+        if cfg.mel_disc_mismatch and not cfg.mel_disc_motion:
+            raise ChoreoError("mel_disc_mismatch needs a discriminator that sees the dance (mel_disc_motion > 0)")
         if not 0.0 <= cfg.style_dropout <= 1.0:
             raise ChoreoError(f"style_dropout must be within [0, 1], got {cfg.style_dropout}")
         return cfg
@@ -249,6 +269,29 @@ class MultiScaleDiscriminator(nn.Module):
         return out
 
 
+class DanceConditionedDiscriminator(nn.Module):
+    """A :class:`MultiScaleDiscriminator` over decoded log-mel (B, T, n_mels) with the dance as extra channels.
+
+    The dance (B, W, C) at its own frame rate goes through two convolutions over time (kernel 3) to
+    ``motion_channels`` features, is resampled to the mel frames' times (``positions``: fractional motion
+    frames, (T,)) and joins the bands, so each scale judges music and dance together.
+    """
+
+    def __init__(self, n_mels: int, motion_dim: int, motion_channels: int, ndf: int, n_layers: int, scales: int):
+        super().__init__()
+        self.motion = nn.Sequential(
+            nn.Conv1d(motion_dim, 2 * motion_channels, 3, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv1d(2 * motion_channels, motion_channels, 3, padding=1),
+        )
+        self.judge = MultiScaleDiscriminator(n_mels + motion_channels, ndf, n_layers, scales)
+
+    def forward(self, mel: torch.Tensor, motion: torch.Tensor, positions: torch.Tensor) -> list[list[torch.Tensor]]:
+        """(B, T, n_mels) log-mel, (B, W, C) dance, (T,) positions -> per scale, the layer outputs."""
+        h = interpolate_frames(self.motion(motion.transpose(1, 2)), positions).transpose(1, 2)
+        return self.judge(torch.cat([mel, h.to(mel.dtype)], dim=-1))
+
+
 def _per_sample(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(x.shape[0], -1).mean(dim=1)
 
@@ -312,7 +355,16 @@ class D2MGANMethod(Method):
         self.discriminator = MultiScaleDiscriminator(
             codec.latent_dim, config.disc_channels, config.disc_layers, config.disc_scales
         )
-        if config.loss_adv_mel > 0:
+        if config.loss_adv_mel > 0 and config.mel_disc_motion > 0:
+            self.mel_discriminator = DanceConditionedDiscriminator(
+                codec.n_mels,
+                spec.representation.dim,
+                config.mel_disc_motion,
+                config.disc_channels,
+                config.disc_layers,
+                config.disc_scales,
+            )
+        elif config.loss_adv_mel > 0:
             self.mel_discriminator = MultiScaleDiscriminator(
                 codec.n_mels, config.disc_channels, config.disc_layers, config.disc_scales
             )
@@ -396,14 +448,22 @@ class D2MGANMethod(Method):
         if judge_mel:  # the second judge sees both sides through the same decoder, as (B, T, n_mels)
             with torch.no_grad():
                 decoded_real = self.codec.decode_mel(zq_real).transpose(1, 2)
+            mel_judge = self._mel_judge(motion, decoded_real.shape[1])
         if phase == "discriminator":
             real, fake = _hinge_d(self.discriminator, z_real, z_fake.detach())
             logs = {"d_real": real.detach(), "d_fake": fake.detach()}
             if judge_mel:
                 with torch.no_grad():
                     decoded_fake = self.codec.decode_mel(self.codec.quantize(z_fake)[0]).transpose(1, 2)
-                mel_real_d, mel_fake_d = _hinge_d(self.mel_discriminator, decoded_real, decoded_fake)
+                mel_real_d, mel_fake_d = _hinge_d(mel_judge, decoded_real, decoded_fake)
                 logs.update(d_mel_real=mel_real_d.detach(), d_mel_fake=mel_fake_d.detach())
+                if cfg.mel_disc_mismatch > 0 and motion.shape[0] > 1:
+                    # the real music under another window's dance: real sound, wrong pairing
+                    other = self._mel_judge(motion.roll(1, dims=0), decoded_real.shape[1])
+                    scores = other(decoded_real)
+                    mismatch = sum(_per_sample(F.relu(1 + o[-1])) for o in scores) / len(scores)
+                    logs["d_mel_mismatch"] = mismatch.detach()
+                    mel_fake_d = mel_fake_d + cfg.mel_disc_mismatch * mismatch
                 real, fake = real + mel_real_d, fake + mel_fake_d
             return real + fake, logs
         zq_fake, _ = self.codec.quantize(z_fake)
@@ -418,9 +478,10 @@ class D2MGANMethod(Method):
         total = total + cfg.loss_mel * mel
         terms = {"adv": adv, "fm": fm, "latent": latent, "quantized": quant, "mel": mel}
         if judge_mel:
-            adv_mel, fm_mel = _adversarial_g(self.mel_discriminator, decoded_real, decoded_fake.transpose(1, 2))
+            adv_mel, fm_mel = _adversarial_g(mel_judge, decoded_real, decoded_fake.transpose(1, 2))
             terms.update(adv_mel=adv_mel, fm_mel=fm_mel)
-            total = total + cfg.loss_adv_mel * adv_mel + cfg.loss_fm * fm_mel
+            fm_weight = cfg.loss_fm if cfg.loss_fm_mel is None else cfg.loss_fm_mel
+            total = total + cfg.loss_adv_mel * adv_mel + fm_weight * fm_mel
         if cfg.loss_pulse > 0:
             lags = pulse_lags(self.codec.sample_rate / self.codec.mel_hop)
             profile_fake = pulse_profile(onset_envelope(mel_fake), *lags)
@@ -428,6 +489,15 @@ class D2MGANMethod(Method):
             terms["pulse"] = _per_sample((profile_fake - profile_real).abs())
             total = total + cfg.loss_pulse * terms["pulse"]
         return total, {k: v.detach() for k, v in terms.items()}
+
+    def _mel_judge(self, motion: torch.Tensor, n_frames: int):
+        """The mel discriminator as a function of (B, T, n_mels) spectrograms, for ``motion`` (B, W, C) when it
+        is conditioned on the dance (decoded mel frame j is centred at ``j * mel_hop / sr`` seconds)."""
+        if not isinstance(self.mel_discriminator, DanceConditionedDiscriminator):
+            return self.mel_discriminator
+        t = torch.arange(n_frames, dtype=torch.float32) * (self.codec.mel_hop / self.codec.sample_rate)
+        positions = t * float(self.spec.fps)
+        return lambda mel: self.mel_discriminator(mel, motion, positions)
 
     # ---- sampling ------------------------------------------------------------------------------------
     def _style_index(self, style: str | int | None) -> int:
