@@ -59,6 +59,7 @@ def alignment_report(
     cfg.path = str(data or cfg.path)
     cfg.window_seconds, cfg.stride_seconds = seconds, seconds
     cfg.extra_fps, cfg.sequences, cfg.max_sequences, cfg.mirror = [], sequences, None, False
+    cfg.exclude_sequences = None  # the run's held-out fold is what is scored here
     if cache_dir is not None:
         cfg.cache_dir = cache_dir
     ds = build_dataset(cfg, split, normalizer=method.normalizer)

@@ -118,6 +118,52 @@ def test_frame_alignment_beats_land_on_clicks(fps):
         assert -1.0 <= peak - c <= 1.0 + 1e-9
 
 
+def test_beat_phase_by_hand():
+    from choreo.audio.features import beat_phase
+
+    phase, period = beat_phase(np.array([2, 6, 8]), 10, fallback_period=4.0)
+    np.testing.assert_allclose(phase, [0.5, 0.75, 0, 0.25, 0.5, 0.75, 0, 0.5, 0, 0.5])
+    np.testing.assert_allclose(period, [4, 4, 4, 4, 4, 4, 2, 2, 2, 2])
+    phase, period = beat_phase(np.array([3]), 5, fallback_period=2.0)
+    np.testing.assert_allclose(phase, [0.5, 0, 0.5, 0, 0.5])
+    assert beat_phase(np.array([], int), 3, 2.0)[0].tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("bpm", [90.0, 120.0, 150.0])
+def test_rhythm_features_follow_the_beat(bpm):
+    """The rhythm set on a click track: beats on the clicks, the phase 0 on each beat and rising to the next,
+    the local tempo column log2(bpm / 120)."""
+    from choreo.audio.features import RHYTHM_COLUMNS
+
+    fps = 30
+    y, sr, clicks = _click_track(bpm, 16.0, sr=22050)
+    F = compute_features(y, sr, "rhythm", fps)
+    assert F.shape == (frame_count(16.0, fps), len(RHYTHM_COLUMNS))
+    beats = np.flatnonzero(F[:, 2])
+    assert len(beats) >= 0.9 * len(clicks)
+    assert np.abs(beats[:, None] - clicks[None, :] * fps).min(axis=1).max() <= 1.0 + 1e-9
+    phase = np.mod(np.arctan2(F[:, 3], F[:, 4]) / (2 * np.pi), 1.0)
+    np.testing.assert_allclose(phase[beats], 0.0, atol=1e-5)
+    inner = slice(beats[1], beats[-2])
+    steps = np.diff(phase[inner])
+    assert np.all((steps > 0) | (steps < -0.8))  # rises, wraps only at beats
+    np.testing.assert_allclose(np.median(F[inner, 5]), np.log2(bpm / 120.0), atol=0.05)
+
+
+def test_rhythm_loudness_is_relative_to_the_song():
+    """Halving the amplitude of the second half lowers its loudness column by 20 log10(2) / 20 = 0.30; the
+    same song 10x quieter gives the same column (per-song normalisation)."""
+    rng = np.random.default_rng(0)
+    sr, fps = 22050, 30
+    y = (0.1 * rng.standard_normal(8 * sr)).astype(np.float32)
+    y[4 * sr :] *= 0.5
+    F = compute_features(y, sr, "rhythm", fps)
+    first, second = F[10 : 4 * fps - 10, 6], F[4 * fps + 10 : -10, 6]
+    np.testing.assert_allclose(np.median(first) - np.median(second), 20 * np.log10(2) / 20, atol=0.02)
+    np.testing.assert_allclose(compute_features(0.1 * y, sr, "rhythm", fps)[:, 6], F[:, 6], atol=1e-3)
+    assert np.all((F[:, 7:] >= 0) & (F[:, 7:] <= 1))  # centroid and flatness are bounded
+
+
 def test_frame_count_and_fit():
     assert frame_count(5.0, 30) == 150
     assert frame_count(0.2, 30) == 6
@@ -130,7 +176,7 @@ def test_frame_count_and_fit():
     np.testing.assert_array_equal(padded[4:, 2], [0, 0])
 
 
-@pytest.mark.parametrize("name,dim", [("baseline35", 35), ("dr438", 438), ("mel", 128)])
+@pytest.mark.parametrize("name,dim", [("baseline35", 35), ("dr438", 438), ("mel", 128), ("rhythm", 9)])
 def test_shapes_any_fps_and_n_frames(name, dim):
     y, sr, _ = _click_track(120.0, 4.0, sr=22050)
     assert feature_dim(name) == dim == FEATURE_SETS[name].dim
@@ -170,7 +216,7 @@ def test_low_fps_drops_unreachable_cqt_octave():
 
 def test_silence_gives_constant_features_and_no_beats():
     y = np.zeros(3 * 22050, dtype=np.float32)
-    for name in ("baseline35", "dr438", "mel"):
+    for name in ("baseline35", "dr438", "mel", "rhythm"):
         F = compute_features(y, 22050, name, 30)
         assert F.shape[0] == 90 and np.all(np.isfinite(F))
         assert np.ptp(F, axis=0).max() == 0.0  # every column constant
@@ -181,7 +227,7 @@ def test_silence_gives_constant_features_and_no_beats():
 def test_short_clip():
     y, sr, _ = _click_track(120.0, 1.0, sr=44100, first=0.05)
     y = y[: int(0.2 * sr)]
-    for name, dim in (("baseline35", 35), ("dr438", 438), ("mel", 128)):
+    for name, dim in (("baseline35", 35), ("dr438", 438), ("mel", 128), ("rhythm", 9)):
         F = compute_features(y, sr, name, 30)
         assert F.shape == (6, dim) and np.all(np.isfinite(F))
 

@@ -26,6 +26,9 @@ Registered sets (``FEATURE_SETS``; each entry's ``fn(y, sr, fps, n_frames, **par
 ``mel`` (128): log-mel spectrogram for learned music encoders: 128 mel bands (Slaney), n_fft 2048, hop 512,
     0 Hz to Nyquist at ``fps * 512`` Hz, power in dB ``10 log10(max(P, 1e-10))`` (absolute, not relative to the
     song's maximum, so a quiet song stays quiet; floor -100 dB).
+``rhythm`` (9): song-independent descriptors for models trained on few songs: onset envelope (per-song
+    scale), onset peaks, beats, beat phase (sin, cos), local tempo, loudness (against the song's median),
+    spectral centroid and flatness (:data:`RHYTHM_COLUMNS`); no MFCC or chroma, which identify a song.
 ``external`` (any D): precomputed per-song arrays (e.g. Jukebox features made elsewhere), read by
     :func:`song_features` from ``external_dir`` (see :mod:`choreo.audio.external`).
 
@@ -492,6 +495,103 @@ def mel(y: np.ndarray, sr: float, fps: float, n_frames: int) -> np.ndarray:
     mel_power, _ = spectral.stft_pass(_at_rate(y, sr, work_sr), work_sr, mel={"n_mels": MEL_BANDS})
     log_mel = librosa.power_to_db(mel_power, ref=1.0, amin=1e-10, top_db=None)
     return fit_frames(log_mel.T, n_frames)
+
+
+def beat_phase(beats: np.ndarray, n_frames: int, fallback_period: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where each frame lies in its beat, from beat frame indices.
+
+    Args:
+        beats: (K,) increasing beat frame indices.
+        n_frames: frames to describe.
+        fallback_period: beat period in frames used where fewer than two beats give one (> 0).
+
+    Returns:
+        ``(phase, period)``, each (n_frames,) float64: ``phase`` in [0, 1), 0 on a beat, rising linearly to the
+        next one; ``period`` the length in frames of the beat interval the frame is in. Before the first and
+        after the last beat the nearest interval (or ``fallback_period``) is extended; without beats the
+        phase is 0 throughout.
+    """
+    t = np.arange(int(n_frames), dtype=np.float64)
+    b = np.unique(np.asarray(beats, dtype=np.float64))
+    if len(b) == 0:  # no beat at all (silence): no phase to tell
+        return np.zeros(len(t)), np.full(len(t), float(fallback_period))
+    if len(b) == 1:
+        return np.mod((t - b[0]) / fallback_period, 1.0), np.full(len(t), float(fallback_period))
+    k = np.clip(np.searchsorted(b, t, side="right") - 1, 0, len(b) - 2)  # the interval [b_k, b_k+1) in use
+    period = b[k + 1] - b[k]
+    return np.mod((t - b[k]) / period, 1.0), period
+
+
+RHYTHM_COLUMNS = (
+    "onset envelope / its 95th percentile",
+    "onset peak",
+    "beat",
+    "sin(2 pi beat phase)",
+    "cos(2 pi beat phase)",
+    "log2(local tempo / 120 BPM)",
+    "loudness: frame dB - the song's median dB, / 20",
+    "spectral centroid (mel bands, 0-1)",
+    "spectral flatness (mel power, 0-1)",
+)
+
+
+@register(
+    "rhythm",
+    len(RHYTHM_COLUMNS),
+    onehot=(1, 2),
+    doc="song-independent: onset envelope, onset peaks, beats, beat phase (sin, cos), local tempo, loudness, "
+    "brightness, noisiness (9)",
+)
+def rhythm(y: np.ndarray, sr: float, fps: float, n_frames: int) -> np.ndarray:
+    """Nine features that describe *how* music moves rather than *which* song it is (columns:
+    :data:`RHYTHM_COLUMNS`), at ``fps`` (sample rate ``fps * 512``).
+
+    MFCC and chroma identify a song: with a few dozen training songs a model can learn them by heart and
+    meet every new song as something unseen. These columns are normalised per song (envelope by its 95th
+    percentile, loudness against the song's median) or bounded (phase, centroid, flatness), so a new song
+    lands among the training songs. The onset envelope, peaks and beats are baseline35's (EDGE's calls); the
+    beat phase comes from :func:`beat_phase`; the local tempo is the beat interval's, log2 relative to 120 BPM.
+    """
+    import librosa
+
+    from choreo.audio import spectral
+
+    work_sr = fps * HOP
+    y = _at_rate(y, sr, work_sr)
+    mel_power, _ = spectral.stft_pass(y, work_sr, mel={})
+    envelope = librosa.onset.onset_strength(S=librosa.power_to_db(mel_power), sr=work_sr, n_fft=N_FFT, hop_length=HOP)
+    T = envelope.shape[-1]
+    peaks = librosa.onset.onset_detect(onset_envelope=envelope, sr=work_sr, hop_length=HOP)
+    tg = spectral.tempogram_mean(envelope, work_sr, HOP)
+    start = float(librosa.feature.tempo(tg=tg, sr=work_sr, hop_length=HOP)[0])
+    start = start if start > 0 else 120.0
+    bpm = float(np.atleast_1d(librosa.feature.tempo(tg=tg, sr=work_sr, hop_length=HOP, start_bpm=start))[0])
+    bpm = bpm if bpm > 0 else 120.0
+    beats = track_beats(envelope, work_sr, HOP, bpm, tightness=100) if envelope.any() else np.zeros(0, int)
+    phase, period = beat_phase(beats, T, 60.0 * fps / bpm)
+    scale = float(np.percentile(envelope, 95)) if T else 0.0
+    env = np.clip(envelope / scale, 0.0, 4.0) if scale > 0 else np.zeros(T)
+    power = np.maximum(mel_power, 1e-10)
+    frame_db = 10.0 * np.log10(power.sum(axis=0))
+    loud = np.clip((frame_db - np.median(frame_db)) / 20.0, -3.0, 1.0)
+    bands = np.arange(power.shape[0], dtype=np.float64)[:, None]
+    centroid = (bands * power).sum(axis=0) / power.sum(axis=0) / max(1, power.shape[0] - 1)
+    flatness = np.exp(np.log(power).mean(axis=0)) / power.mean(axis=0)
+    F = np.stack(
+        [
+            env,
+            _onehot(peaks, T),
+            _onehot(beats, T),
+            np.sin(2 * np.pi * phase),
+            np.cos(2 * np.pi * phase),
+            np.log2(60.0 * fps / np.maximum(period, 1e-6) / 120.0),
+            loud,
+            centroid,
+            flatness,
+        ],
+        axis=1,
+    ).astype(np.float32)
+    return fit_frames(F, n_frames, (1, 2))
 
 
 @register("external", None, hop=None, doc="precomputed per-song arrays SONG.npy (+ SONG.json with fps)")
