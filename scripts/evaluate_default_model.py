@@ -16,6 +16,8 @@ Writes, under ``--out``:
 Every number comes from ``choreo eval`` (protocol ``edge``: 5 s clips at 60 fps, see docs/metrics.md).
 
     .venv/bin/python scripts/evaluate_default_model.py [--checkpoint CKPT | --model NAME] [--out runs/eval_default]
+    .venv/bin/python scripts/evaluate_default_model.py --checkpoint RUN --dances DANCE_C_6 DANCE_R_3 DANCE_W_20 \
+        DANCE_W_31 --unrelated none                   (a validation fold that RUN was trained without)
 
 Any music-to-dance checkpoint works (a run folder, a slim export, a packaged model's name): sampling settings
 default to the model's own (EDGE: 50 DDIM steps, guidance 2; DiffDance: 100 steps, guidance 2.5); ``--steps``,
@@ -88,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         "freezing, multimodality, FID per 4 s clip",
     )
     ap.add_argument("--samples", type=int, default=1, help="dances per test song (extra ones: NAME_seed<k>.npz)")
+    ap.add_argument(
+        "--dances",
+        nargs="+",
+        default=None,
+        help="Dance with Melody dances to evaluate on instead of the test split: a validation fold of training "
+        "dances to choose settings on (the 'training dances' baseline then draws from the others)",
+    )
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -115,9 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     if guided:
         args.steps, args.guidance = int(settings["steps"]), float(settings["guidance"])
     sets = SETS if guided else tuple(s for s in SETS if s != "no_music")
-    train_names = sorted(p.name for p in data.glob("DANCE_*") if p.is_dir() and p.name not in DWM_TEST)
+    evaluated = list(args.dances or DWM_TEST)
+    missing = [n for n in evaluated if not (data / n).is_dir()]
+    if missing:
+        raise SystemExit(f"not in {data}: {', '.join(missing)}")
+    held = set(DWM_TEST) | set(evaluated)
+    train_names = sorted(p.name for p in data.glob("DANCE_*") if p.is_dir() and p.name not in held)
     timings = []
-    for k, name in enumerate(DWM_TEST):
+    for k, name in enumerate(evaluated):
         real = read_motion(data / name)
         song, start, seconds = real.meta["audio"], float(real.meta["audio_start"]), real.duration
         write_motion(real, out / "gt" / f"{name}.npz")
@@ -217,9 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Generation: {dance_s:.0f} s of dance in {comp_s:.0f} s of compute ({dance_s / comp_s:.2f} s of dance per "
         f"second; {how}, torch threads {model_threads()})."
     )
-    report = (
-        f"### Test split\n\n{table}\n\n### Unrelated music ({len(songs)} clips, first 30 s)\n\n{extra}\n\n{speed}\n"
-    )
+    title = "Test split" if args.dances is None else "Dances " + ", ".join(evaluated)
+    report = f"### {title}\n\n{table}\n\n### Unrelated music ({len(songs)} clips, first 30 s)\n\n{extra}\n\n{speed}\n"
     (out / "table.md").write_text(report)
     print(report)
     np.save(out / "timings.npy", np.array(timings))
