@@ -27,12 +27,12 @@ def dance(data_dir):
     return read_motion(data_dir / "dance_with_melody" / "DANCE_W_15").crop(0, 600)  # 24 s at 25 fps
 
 
-def tiny_method(dance, **overrides) -> tuple[D2MGANMethod, np.ndarray]:
+def tiny_method(dance, feature_set: str = "mel", **overrides) -> tuple[D2MGANMethod, np.ndarray]:
     """A tiny D2M-GAN (config ``TINY`` + overrides) over the dance's representation, and the encoded dance."""
     torch.manual_seed(0)
     rep = get_representation("positions+rootvel", dance.skeleton)
     x = rep.encode(dance)
-    spec = DataSpec(rep, MinMaxNormalizer().fit(x), 0, "mel", 25.0, 50, audio_sr=22050, styles=("waltz", "tango"))
+    spec = DataSpec(rep, MinMaxNormalizer().fit(x), 0, feature_set, 25.0, 50, audio_sr=22050, styles=("waltz", "tango"))
     codec = MelVQCodec(CodecConfig(**TINY_CODEC))
     # a codec whose codebooks hold something: one update from random latents
     codec.quantizer(torch.randn(1, 64, 8), update=True, seed=0)
@@ -229,6 +229,33 @@ def test_the_mel_discriminator_can_judge_music_with_its_dance(dance):
 def test_mel_discriminator_options_that_cannot_work_are_refused(bad):
     with pytest.raises(ChoreoError):
         D2MConfig.from_dict({**TINY, **bad})
+
+
+def test_the_beat_accent_term_uses_the_real_music_beats(dance):
+    """loss_beat > 0 reads the beats from the batches' music features (the feature set's beat column), puts them
+    on the onset envelope's frames, and its gradient reaches the generator; a feature set without beats is
+    refused."""
+    with pytest.raises(ChoreoError, match="loss_beat needs the real music's beats"):
+        tiny_method(dance, loss_beat=1.0)  # the mel set has no beat column
+    m, x = tiny_method(dance, feature_set="rhythm", loss_beat=3.0)
+    assert m.beat_column == 2
+    batch = _batch(m, x)
+    music = torch.zeros(2, batch["motion"].shape[1], 9)
+    music[:, [0, 25, 49], 2] = 1.0  # beats at 0 s, 1 s and 1.96 s (25 fps)
+    mask = m.beats_on_envelope(music[..., 2], 172)
+    # envelope frame i is the change into mel frame i + 1, at (i + 1) * 256 / 22050 s
+    assert mask[0].nonzero().flatten().tolist() == [0, 85, 168]
+    batch["music"] = music
+    for k in ("loss_adv", "loss_fm", "loss_latent", "loss_quantized", "loss_mel"):
+        setattr(m.config, k, 0.0)
+    loss, terms = m.training_loss(batch, "generator")
+    assert "beat" in terms and terms["beat"].shape == (2,)
+    torch.testing.assert_close(loss.detach(), 3.0 * terms["beat"])
+    loss.sum().backward()
+    assert sum(float(p.grad.abs().sum()) for p in m.generator.parameters() if p.grad is not None) > 0
+    del batch["music"]
+    with pytest.raises(ChoreoError, match="music features"):
+        m.training_loss(batch, "generator")
 
 
 def dataclass_weights(cfg) -> dict:

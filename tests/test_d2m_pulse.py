@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from choreo.models.pulse import onset_envelope, pulse_lags, pulse_profile
+from choreo.models.pulse import beat_accent, onset_envelope, pulse_lags, pulse_profile
 
 torch.set_num_threads(1)
 
@@ -78,3 +78,22 @@ def test_a_real_song_peaks_at_its_beat_period(data_dir):
     tempo = music_tempo(np.asarray(y), 22050)
     beats_per_lag = best * tempo / 60
     assert min(abs(beats_per_lag - k) for k in (1, 2, 3, 4)) < 0.06, (best, tempo)
+
+
+def test_beat_accent_by_hand():
+    """Clicks on the beats: the envelope's mean on the beats over its mean everywhere; a click within the
+    tolerance still counts, one further away does not; a flat envelope has no accent (1); no beats: 0."""
+    n, beat_frames = 100, [10, 30, 50, 70, 90]
+    beats = torch.zeros(1, n)
+    beats[0, beat_frames] = 1.0
+    clicks = torch.zeros(4, n)
+    clicks[0, beat_frames] = 1.0  # on the beats
+    clicks[1, [f + 2 for f in beat_frames]] = 1.0  # 2 frames late: within the tolerance
+    clicks[2, [f + 5 for f in beat_frames]] = 1.0  # between the beats
+    clicks[3] = 0.3  # a steady hum
+    acc = beat_accent(clicks, beats.expand(4, n), tolerance=2, eps=0.0)
+    torch.testing.assert_close(acc, torch.tensor([20.0, 20.0, 0.0, 1.0]))
+    assert float(beat_accent(clicks[:1], torch.zeros(1, n))) == 0.0
+    env = clicks[:1].clone().requires_grad_(True)
+    beat_accent(env, beats).sum().backward()
+    assert env.grad.abs().sum() > 0

@@ -69,6 +69,7 @@ class FeatureSet:
         dim: features per frame (None: depends on the files, for ``external``).
         fn: ``(y, sr, fps, n_frames, **params) -> (n_frames, D) float32``.
         onehot: columns that are 0/1 indicators (padded with zeros, not repeated).
+        beats: the column of the beat one-hot (None: the set has none).
         hop: analysis hop in samples; the set works at ``fps * hop`` Hz (None: not computed from audio).
         params: the default keyword parameters ``fn`` accepts (part of the cache key).
         doc: one line for ``--help``.
@@ -81,6 +82,7 @@ class FeatureSet:
     hop: int | None = HOP
     params: dict = field(default_factory=dict)
     doc: str = ""
+    beats: int | None = None
 
     def sample_rate(self, fps: float) -> float:
         """The analysis sample rate for ``fps`` (Hz): ``fps * hop`` (an int when whole)."""
@@ -94,12 +96,19 @@ FEATURE_SETS: dict[str, FeatureSet] = {}
 
 
 def register(
-    name: str, dim: int | None, *, onehot: tuple[int, ...] = (), hop: int | None = HOP, doc: str = "", **params
+    name: str,
+    dim: int | None,
+    *,
+    onehot: tuple[int, ...] = (),
+    hop: int | None = HOP,
+    doc: str = "",
+    beats: int | None = None,
+    **params,
 ):
     """Decorator adding ``fn`` to :data:`FEATURE_SETS` under ``name``."""
 
     def wrap(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
-        FEATURE_SETS[name] = FeatureSet(name, dim, fn, tuple(onehot), hop, dict(params), doc)
+        FEATURE_SETS[name] = FeatureSet(name, dim, fn, tuple(onehot), hop, dict(params), doc, beats)
         return fn
 
     return wrap
@@ -377,6 +386,7 @@ def baseline35_parts(y: np.ndarray, sr: float, *, start_bpm: float | None = None
     "baseline35",
     35,
     onehot=(33, 34),
+    beats=34,
     doc="EDGE/FACT: onset envelope, MFCC 20, chroma_cens 12, onset peaks, beats (one-hot)",
     start_bpm=None,
 )
@@ -464,6 +474,7 @@ def dr438_parts(y: np.ndarray, sr: float) -> dict[str, np.ndarray]:
     "dr438",
     438,
     onehot=(53,),
+    beats=53,
     doc="Dance Revolution/Bailando: MFCC 20, delta 20, chroma_cqt 12, onset envelope, beats, tempogram 384",
 )
 def dr438(y: np.ndarray, sr: float, fps: float, n_frames: int) -> np.ndarray:
@@ -539,6 +550,7 @@ RHYTHM_COLUMNS = (
     "rhythm",
     len(RHYTHM_COLUMNS),
     onehot=(1, 2),
+    beats=2,
     doc="song-independent: onset envelope, onset peaks, beats, beat phase (sin, cos), local tempo, loudness, "
     "brightness, noisiness (9)",
 )

@@ -42,7 +42,7 @@ from torch import nn
 from choreo.errors import ChoreoError
 from choreo.models.codec import AudioCodec, build_audio_codec
 from choreo.models.method import Method, Optimization, config_from_dict
-from choreo.models.pulse import onset_envelope, pulse_lags, pulse_profile
+from choreo.models.pulse import beat_accent, onset_envelope, pulse_lags, pulse_profile
 
 
 @dataclass
@@ -73,6 +73,11 @@ class D2MConfig:
             matching (``loss_fm``) join the generator's; it trains in the ``discriminator`` phase. A
             point-wise L1 under an uncertain target averages onsets away; a judge of whole spectrograms
             penalises the blur.
+        loss_beat: weight of choreo's beat-accent term (not in D2M-GAN; 0 = none): L1 between the beat accents
+            (:func:`choreo.models.pulse.beat_accent`: onset envelope on the beats over its mean) of the generated
+            and the real log-mel, on the real music's beats. Phase-specific at the level a dance fixes (the
+            beats its steps fall on) and tolerant below it (+-2 mel frames, 23 ms). Needs a feature set with a
+            beat column (``rhythm``, ``baseline35``, ``dr438``): the batches' ``music`` carries the beats.
         mel_disc_motion: channels of dance the mel discriminator sees (0: it judges spectrograms alone). With
             > 0 it is a *conditional* judge: its own small motion encoder (two convolutions over time), resampled
             to the decoded mel frames, joins the bands as channels, so it can tell music that does not go with
@@ -109,6 +114,7 @@ class D2MConfig:
     loss_mel: float = 15.0
     loss_pulse: float = 0.0
     loss_adv_mel: float = 0.0
+    loss_beat: float = 0.0
     mel_disc_motion: int = 0
     mel_disc_mismatch: float = 0.0
     loss_fm_mel: float | None = None
@@ -346,6 +352,16 @@ class D2MGANMethod(Method):
                 f"the data's audio is at {spec.audio_sr} Hz but the codec works at {codec.sample_rate} Hz: "
                 f"set data.audio_sr: {codec.sample_rate}"
             )
+        self.beat_column = None
+        if config.loss_beat > 0:
+            from choreo.audio.features import get_feature_set
+
+            self.beat_column = get_feature_set(spec.feature_set or "mel").beats
+            if self.beat_column is None:
+                raise ChoreoError(
+                    f"loss_beat needs the real music's beats: the feature set {spec.feature_set!r} has none "
+                    "(set data.feature_set: rhythm)"
+                )
         self.codec = codec.eval().requires_grad_(False)
         self.representation = spec.representation
         self.normalizer = spec.normalizer
@@ -488,7 +504,23 @@ class D2MGANMethod(Method):
             profile_real = pulse_profile(onset_envelope(mel_real), *lags)
             terms["pulse"] = _per_sample((profile_fake - profile_real).abs())
             total = total + cfg.loss_pulse * terms["pulse"]
+        if cfg.loss_beat > 0:
+            if "music" not in batch:
+                raise ChoreoError("loss_beat needs the batches' music features (their beat column)")
+            envelope_fake, envelope_real = onset_envelope(mel_fake), onset_envelope(mel_real)
+            beats = self.beats_on_envelope(batch["music"][..., self.beat_column], envelope_real.shape[-1])
+            terms["beat"] = (beat_accent(envelope_fake, beats) - beat_accent(envelope_real, beats)).abs()
+            total = total + cfg.loss_beat * terms["beat"]
         return total, {k: v.detach() for k, v in terms.items()}
+
+    def beats_on_envelope(self, beats: torch.Tensor, n: int) -> torch.Tensor:
+        """(B, W) beat one-hot at the motion's fps -> (B, n) 0/1 mask on onset-envelope frames (envelope frame i
+        is the change into mel frame i + 1, centred at ``(i + 1) * mel_hop / sr`` s)."""
+        beats = beats.to(self.device, torch.float32)
+        frame_s = torch.arange(beats.shape[-1], device=self.device, dtype=torch.float32) / float(self.spec.fps)
+        idx = torch.round(frame_s * (self.codec.sample_rate / self.codec.mel_hop)).long() - 1
+        idx = idx.clamp(0, n - 1)[None].expand_as(beats)
+        return torch.zeros(beats.shape[0], n, device=self.device).scatter_add_(1, idx, beats).clamp(max=1.0)
 
     def _mel_judge(self, motion: torch.Tensor, n_frames: int):
         """The mel discriminator as a function of (B, T, n_mels) spectrograms, for ``motion`` (B, W, C) when it
