@@ -241,10 +241,11 @@ def test_the_beat_accent_term_uses_the_real_music_beats(dance):
     assert m.beat_column == 2
     batch = _batch(m, x)
     music = torch.zeros(2, batch["motion"].shape[1], 9)
-    music[:, [0, 25, 49], 2] = 1.0  # beats at 0 s, 1 s and 1.96 s (25 fps)
+    music[:, [0, 25, 49], 2] = 1.0  # beat one-hots on the frames at 0 s, 1 s and 1.96 s (25 fps)
     mask = m.beats_on_envelope(music[..., 2], 172)
-    # envelope frame i is the change into mel frame i + 1, at (i + 1) * 256 / 22050 s
-    assert mask[0].nonzero().flatten().tolist() == [0, 85, 168]
+    # the beat of frame f at (f - 1) / 25 - 0.03 s; envelope frame i is the change into mel frame i + 1, at
+    # (i + 1) * 256 / 22050 s: 1 s -> round(0.93 * 86.13) - 1 = 79, 1.96 s -> round(1.89 * 86.13) - 1 = 162
+    assert mask[0].nonzero().flatten().tolist() == [0, 79, 162]
     batch["music"] = music
     for k in ("loss_adv", "loss_fm", "loss_latent", "loss_quantized", "loss_mel"):
         setattr(m.config, k, 0.0)

@@ -44,6 +44,11 @@ from choreo.models.codec import AudioCodec, build_audio_codec
 from choreo.models.method import Method, Optimization, config_from_dict
 from choreo.models.pulse import beat_accent, onset_envelope, pulse_lags, pulse_profile
 
+#: seconds by which the codec's spectral flux leads the beat of a feature frame, beyond that frame's own lag
+#: (see :meth:`D2MGANMethod.beats_on_envelope`): the shift that maximised the real songs' own beat accent was
+#: 70 ms at 25 fps and 50-60 ms at 30 fps (8 Dance with Melody songs, 10 ms steps), i.e. one frame + ~30 ms.
+BEAT_LEAD_S = 0.03
+
 
 @dataclass
 class D2MConfig:
@@ -76,7 +81,7 @@ class D2MConfig:
         loss_beat: weight of choreo's beat-accent term (not in D2M-GAN; 0 = none): L1 between the beat accents
             (:func:`choreo.models.pulse.beat_accent`: onset envelope on the beats over its mean) of the generated
             and the real log-mel, on the real music's beats. Phase-specific at the level a dance fixes (the
-            beats its steps fall on) and tolerant below it (+-2 mel frames, 23 ms). Needs a feature set with a
+            beats its steps fall on) and tolerant below it (+-3 mel frames, 35 ms). Needs a feature set with a
             beat column (``rhythm``, ``baseline35``, ``dr438``): the batches' ``music`` carries the beats.
         mel_disc_motion: channels of dance the mel discriminator sees (0: it judges spectrograms alone). With
             > 0 it is a *conditional* judge: its own small motion encoder (two convolutions over time), resampled
@@ -509,15 +514,23 @@ class D2MGANMethod(Method):
                 raise ChoreoError("loss_beat needs the batches' music features (their beat column)")
             envelope_fake, envelope_real = onset_envelope(mel_fake), onset_envelope(mel_real)
             beats = self.beats_on_envelope(batch["music"][..., self.beat_column], envelope_real.shape[-1])
-            terms["beat"] = (beat_accent(envelope_fake, beats) - beat_accent(envelope_real, beats)).abs()
+            accent_fake = beat_accent(envelope_fake, beats, tolerance=3)
+            terms["beat"] = (accent_fake - beat_accent(envelope_real, beats, tolerance=3)).abs()
             total = total + cfg.loss_beat * terms["beat"]
         return total, {k: v.detach() for k, v in terms.items()}
 
     def beats_on_envelope(self, beats: torch.Tensor, n: int) -> torch.Tensor:
-        """(B, W) beat one-hot at the motion's fps -> (B, n) 0/1 mask on onset-envelope frames (envelope frame i
-        is the change into mel frame i + 1, centred at ``(i + 1) * mel_hop / sr`` s)."""
+        """(B, W) beat one-hot at the motion's fps -> (B, n) 0/1 mask on onset-envelope frames.
+
+        Envelope frame i is the change into mel frame i + 1, centred at ``(i + 1) * mel_hop / sr`` s. Two
+        conventions meet here: a feature set's beat one-hot sits on the frame at or just after the beat
+        (librosa's onset envelope rises within a frame after an attack), and the codec's spectral flux rises
+        as its centred window first takes the attack in, about half a window early. So the beat of feature
+        frame f is put at ``(f - 1) / fps - BEAT_LEAD_S`` s, measured on real songs (module constant).
+        """
         beats = beats.to(self.device, torch.float32)
-        frame_s = torch.arange(beats.shape[-1], device=self.device, dtype=torch.float32) / float(self.spec.fps)
+        frame_s = torch.arange(beats.shape[-1], device=self.device, dtype=torch.float32) - 1.0
+        frame_s = frame_s / float(self.spec.fps) - BEAT_LEAD_S
         idx = torch.round(frame_s * (self.codec.sample_rate / self.codec.mel_hop)).long() - 1
         idx = idx.clamp(0, n - 1)[None].expand_as(beats)
         return torch.zeros(beats.shape[0], n, device=self.device).scatter_add_(1, idx, beats).clamp(max=1.0)
