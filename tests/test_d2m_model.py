@@ -259,6 +259,33 @@ def test_the_beat_accent_term_uses_the_real_music_beats(dance):
         m.training_loss(batch, "generator")
 
 
+@pytest.mark.parametrize("kind,extra", [("rhythm", 0), ("both", 1)])
+def test_the_generator_can_read_the_dance_rhythm_only(dance, kind, extra):
+    """motion_input rhythm / both: the generator reads the five song-independent descriptors (alone or beside
+    the raw channels), in training and in whole-dance generation, and chunking still changes nothing."""
+    from choreo.models.motion_rhythm import N_DESCRIPTORS
+
+    m, x = tiny_method(dance, motion_input=kind)
+    assert m.generator.motion_in.in_channels == N_DESCRIPTORS + extra * m.representation.dim
+    loss, _ = m.training_loss(_batch(m, x), "generator")
+    assert torch.isfinite(loss).all()
+    m.eval()
+    whole = m.latents(x, seed=1, quantize=False)
+    m.config.chunk_seconds = 3.0
+    try:
+        chunked = m.latents(x, seed=1, quantize=False)
+    finally:
+        m.config.chunk_seconds = 30.0
+    torch.testing.assert_close(chunked, whole, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ChoreoError, match="too short"):
+        m.latents(x[:2], seed=0)
+
+
+def test_an_unknown_motion_input_is_refused():
+    with pytest.raises(ChoreoError, match="unknown motion_input"):
+        D2MConfig.from_dict({**TINY, "motion_input": "joints"})
+
+
 def dataclass_weights(cfg) -> dict:
     return {k: getattr(cfg, k) for k in ("loss_adv", "loss_fm", "loss_latent", "loss_quantized", "loss_mel")}
 

@@ -42,7 +42,11 @@ from torch import nn
 from choreo.errors import ChoreoError
 from choreo.models.codec import AudioCodec, build_audio_codec
 from choreo.models.method import Method, Optimization, config_from_dict
+from choreo.models.motion_rhythm import N_DESCRIPTORS, motion_rhythm
 from choreo.models.pulse import beat_accent, onset_envelope, pulse_lags, pulse_profile
+
+#: what the generator can read of the dance (:attr:`D2MConfig.motion_input`)
+MOTION_INPUTS = ("raw", "rhythm", "both")
 
 #: seconds by which the codec's spectral flux leads the beat of a feature frame, beyond that frame's own lag
 #: (see :meth:`D2MGANMethod.beats_on_envelope`): the shift that maximised the real songs' own beat accent was
@@ -59,6 +63,10 @@ class D2MConfig:
             when a run starts; a checkpoint always carries it).
         codec_checkpoint: a trained codec (file, run folder or packaged name, e.g. ``codec``) a new run takes
             its codec from.
+        motion_input: what the generator reads of the dance: ``raw`` (the normalised representation, as
+            published), ``rhythm`` (only :mod:`choreo.models.motion_rhythm`'s five song-independent descriptors:
+            relative speed and acceleration, kinematic beats and their phase) or ``both``. With a few dozen
+            training dances a generator on raw joints can learn where *their* beats fall by heart.
         hidden: generator width. motion_blocks: residual blocks at the motion's frame rate (dilations 1, 2, ...).
         dilations: the generator's dilated residual stack at the latent rate (1, 3, 9, 27 as published).
         noise_dim: noise channels per latent frame (0: a deterministic generator).
@@ -102,6 +110,7 @@ class D2MConfig:
 
     codec: dict | None = None
     codec_checkpoint: str | None = None
+    motion_input: str = "raw"
     hidden: int = 256
     motion_blocks: int = 2
     dilations: list[int] = field(default_factory=lambda: [1, 3, 9, 27])
@@ -136,6 +145,8 @@ class D2MConfig:
             raise ChoreoError(f"D2M-GAN takes two Adam betas, got {cfg.betas}")
         if cfg.disc_scales < 1 or cfg.disc_layers < 1 or cfg.hidden < 1:
             raise ChoreoError("D2M-GAN sizes (hidden, disc_layers, disc_scales) must be >= 1")
+        if cfg.motion_input not in MOTION_INPUTS:
+            raise ChoreoError(f"unknown motion_input {cfg.motion_input!r} (one of {', '.join(MOTION_INPUTS)})")
         if cfg.mel_disc_motion < 0 or cfg.mel_disc_mismatch < 0:
             raise ChoreoError("mel_disc_motion and mel_disc_mismatch must be >= 0")
         if (cfg.mel_disc_motion or cfg.mel_disc_mismatch) and cfg.loss_adv_mel <= 0:
@@ -372,7 +383,12 @@ class D2MGANMethod(Method):
         self.normalizer = spec.normalizer
         self.styles = tuple(spec.styles)
         sigma = float(config.sigma) or (1.25 * codec.latent_bound() if codec.latent_bound() > 0 else 4.0)
-        self.generator = D2MGenerator(spec.representation.dim, codec.latent_dim, config, len(self.styles), sigma)
+        widths = {
+            "raw": spec.representation.dim,
+            "rhythm": N_DESCRIPTORS,
+            "both": spec.representation.dim + N_DESCRIPTORS,
+        }
+        self.generator = D2MGenerator(widths[config.motion_input], codec.latent_dim, config, len(self.styles), sigma)
         self.discriminator = MultiScaleDiscriminator(
             codec.latent_dim, config.disc_channels, config.disc_layers, config.disc_scales
         )
@@ -464,7 +480,7 @@ class D2MGANMethod(Method):
         z_real, zq_real, mel_real = self._targets(audio)
         n = z_real.shape[1]
         noise, style = self._draws(batch["seed"], n, batch.get("style"))
-        z_fake = self.generator(motion, self.positions(n), noise, style)
+        z_fake = self.generator(self.generator_input(motion), self.positions(n), noise, style)
         judge_mel = self.mel_discriminator is not None
         if judge_mel:  # the second judge sees both sides through the same decoder, as (B, T, n_mels)
             with torch.no_grad():
@@ -535,6 +551,14 @@ class D2MGANMethod(Method):
         idx = idx.clamp(0, n - 1)[None].expand_as(beats)
         return torch.zeros(beats.shape[0], n, device=self.device).scatter_add_(1, idx, beats).clamp(max=1.0)
 
+    def generator_input(self, motion: torch.Tensor) -> torch.Tensor:
+        """What the generator reads of (B, W, C) normalised motion (``motion_input``): (B, W, C), (B, W, 5) or
+        both joined."""
+        if self.config.motion_input == "raw":
+            return motion
+        rhythm = motion_rhythm(motion, float(self.spec.fps))
+        return rhythm if self.config.motion_input == "rhythm" else torch.cat([motion, rhythm], dim=-1)
+
     def _mel_judge(self, motion: torch.Tensor, n_frames: int):
         """The mel discriminator as a function of (B, T, n_mels) spectrograms, for ``motion`` (B, W, C) when it
         is conditioned on the dance (decoded mel frame j is centred at ``j * mel_hop / sr`` seconds)."""
@@ -577,6 +601,9 @@ class D2MGANMethod(Method):
         fps = float(self.spec.fps)
         m = torch.as_tensor(np.asarray(self.normalizer.normalize(x), np.float32), device=self.device)
         T = m.shape[0]
+        if T < 3 and self.config.motion_input != "raw":
+            raise ChoreoError(f"the dance is too short for this model ({T} frames; it reads the rhythm of 3 or more)")
+        m = self.generator_input(m[None])[0]  # over the whole dance: the descriptors do not depend on chunks
         n_samples = int(round(T / fps * self.sample_rate))
         n_lat = self.codec.n_latents(max(1, n_samples))
         g = torch.Generator().manual_seed(int(seed) & (2**63 - 1))
