@@ -318,15 +318,11 @@ def test_ffmpeg_stopped_by_ctrl_c_is_an_interrupt(tmp_path, monkeypatch):
 
 
 def test_ffmpeg_failure_is_not_mistaken_for_an_interrupt():
-    from choreo.render.writers import _interrupted
-
-    assert _interrupted(-signal_number("SIGINT"), [])
-    assert _interrupted(255, ["frame=   10 fps=0.0", "Exiting normally, received signal 2."])
-    assert not _interrupted(1, ["pipe:0: Invalid data found when processing input"])
-    assert not _interrupted(-signal_number("SIGKILL"), [])
-
-
-def signal_number(name: str) -> int:
     import signal
 
-    return int(getattr(signal, name))
+    from choreo.render.writers import _interrupted
+
+    assert _interrupted(-signal.SIGINT, [])
+    assert _interrupted(255, ["frame=   10 fps=0.0", "Exiting normally, received signal 2."])
+    assert not _interrupted(1, ["pipe:0: Invalid data found when processing input"])
+    assert not _interrupted(-signal.SIGKILL, [])

@@ -308,6 +308,33 @@ def _onehot(idx: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _peaks_and_beats(
+    envelope: np.ndarray, sr: float, start_bpm: float | None = None
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """EDGE's onset peaks and beats of an onset envelope (hop 512): ``(peaks, beats, start_bpm, bpm)``.
+
+    ``start_bpm`` None: ``librosa.feature.tempo`` of the envelope (120 where that is 0, i.e. silence); ``bpm`` is
+    the tracker's tempo around it, as ``librosa.beat.beat_track(..., tightness=100)`` finds it.
+    """
+    import librosa
+
+    from choreo.audio import spectral
+
+    peaks = librosa.onset.onset_detect(onset_envelope=envelope, sr=sr, hop_length=HOP)
+    # Both tempo estimates (the start_bpm default and beat_track's own, passed in as bpm=) average one
+    # tempogram over time; it is computed in blocks, so a long song never holds it whole.
+    tg = spectral.tempogram_mean(envelope, sr, HOP)
+    if start_bpm is None:
+        start_bpm = float(librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP)[0])
+    if not (start_bpm > 0):  # silence: tempo() gives 0; the tracker then finds no beats anyway
+        start_bpm = 120.0
+    bpm = float(np.atleast_1d(librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP, start_bpm=start_bpm))[0])
+    # librosa.beat.beat_track(onset_envelope=envelope, ..., tightness=100, bpm=bpm), without importing
+    # librosa.beat (its import compiles a numba kernel every time: 1.3 s of a fresh process)
+    beats = track_beats(envelope, sr, HOP, bpm, tightness=100)
+    return peaks, beats, float(start_bpm), bpm
+
+
 def baseline35_parts(y: np.ndarray, sr: float, *, start_bpm: float | None = None) -> dict[str, np.ndarray]:
     """EDGE's baseline features for ``y`` at its own rate ``sr`` with hop 512, before cropping.
 
@@ -357,19 +384,8 @@ def baseline35_parts(y: np.ndarray, sr: float, *, start_bpm: float | None = None
             spectral.framewise_blocked, cens, y, margin_frames=spectral.margin_frames_for(sr / HOP)
         )
         T = envelope.shape[-1]
-        peaks = librosa.onset.onset_detect(onset_envelope=envelope, sr=sr, hop_length=HOP)
-        # Both tempo estimates (the start_bpm default and beat_track's own, passed in as bpm=) average one
-        # tempogram over time; it is computed in blocks, so a long song never holds it whole.
-        tg = spectral.tempogram_mean(envelope, sr, HOP)
-        if start_bpm is None:
-            start_bpm = float(librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP)[0])
-        if not (start_bpm > 0):  # silence: tempo() gives 0; the tracker then finds no beats anyway
-            start_bpm = 120.0
-        bpm = librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP, start_bpm=start_bpm)
-        # librosa.beat.beat_track(onset_envelope=envelope, ..., tightness=100, bpm=bpm), without importing
-        # librosa.beat (its import compiles a numba kernel every time: 1.3 s of a fresh process)
-        beats = track_beats(envelope, sr, HOP, float(np.atleast_1d(bpm)[0]), tightness=100)
-        tempo = np.atleast_1d(bpm)[0] if envelope.any() else 0.0
+        peaks, beats, start_bpm, bpm = _peaks_and_beats(envelope, sr, start_bpm)
+        tempo = bpm if envelope.any() else 0.0
         chroma = chroma_job.result()
     return {
         "envelope": envelope.astype(np.float32, copy=False),
@@ -573,14 +589,8 @@ def rhythm(y: np.ndarray, sr: float, fps: float, n_frames: int) -> np.ndarray:
     mel_power, _ = spectral.stft_pass(y, work_sr, mel={})
     envelope = librosa.onset.onset_strength(S=librosa.power_to_db(mel_power), sr=work_sr, n_fft=N_FFT, hop_length=HOP)
     T = envelope.shape[-1]
-    peaks = librosa.onset.onset_detect(onset_envelope=envelope, sr=work_sr, hop_length=HOP)
-    tg = spectral.tempogram_mean(envelope, work_sr, HOP)
-    start = float(librosa.feature.tempo(tg=tg, sr=work_sr, hop_length=HOP)[0])
-    start = start if start > 0 else 120.0
-    bpm = float(np.atleast_1d(librosa.feature.tempo(tg=tg, sr=work_sr, hop_length=HOP, start_bpm=start))[0])
-    bpm = bpm if bpm > 0 else 120.0
-    beats = track_beats(envelope, work_sr, HOP, bpm, tightness=100) if envelope.any() else np.zeros(0, int)
-    phase, period = beat_phase(beats, T, 60.0 * fps / bpm)
+    peaks, beats, _, bpm = _peaks_and_beats(envelope, work_sr)
+    phase, period = beat_phase(beats, T, 60.0 * fps / (bpm if bpm > 0 else 120.0))
     scale = float(np.percentile(envelope, 95)) if T else 0.0
     env = np.clip(envelope / scale, 0.0, 4.0) if scale > 0 else np.zeros(T)
     power = np.maximum(mel_power, 1e-10)

@@ -323,11 +323,13 @@ def _hinge_d(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The discriminator's per-sample hinge terms (B,) on real and (detached) fake (B, T, D) sequences,
     averaged over scales."""
-    d_real = disc(real)
-    d_fake = disc(fake)
-    real_term = sum(_per_sample(F.relu(1 - o[-1])) for o in d_real) / len(d_real)
-    fake_term = sum(_per_sample(F.relu(1 + o[-1])) for o in d_fake) / len(d_fake)
-    return real_term, fake_term
+    return _hinge(disc(real), 1.0), _hinge(disc(fake), -1.0)
+
+
+def _hinge(scores: list[list[torch.Tensor]], target: float) -> torch.Tensor:
+    """Per-sample hinge ``relu(1 - target * score)`` (B,) of multi-scale outputs, averaged over scales
+    (target 1: judged real, -1: judged fake)."""
+    return sum(_per_sample(F.relu(1 - target * o[-1])) for o in scores) / len(scores)
 
 
 def _adversarial_g(
@@ -497,8 +499,7 @@ class D2MGANMethod(Method):
                 if cfg.mel_disc_mismatch > 0 and motion.shape[0] > 1:
                     # the real music under another window's dance: real sound, wrong pairing
                     other = self._mel_judge(motion.roll(1, dims=0), decoded_real.shape[1])
-                    scores = other(decoded_real)
-                    mismatch = sum(_per_sample(F.relu(1 + o[-1])) for o in scores) / len(scores)
+                    mismatch = _hinge(other(decoded_real), -1.0)
                     logs["d_mel_mismatch"] = mismatch.detach()
                     mel_fake_d = mel_fake_d + cfg.mel_disc_mismatch * mismatch
                 real, fake = real + mel_real_d, fake + mel_fake_d
@@ -519,16 +520,17 @@ class D2MGANMethod(Method):
             terms.update(adv_mel=adv_mel, fm_mel=fm_mel)
             fm_weight = cfg.loss_fm if cfg.loss_fm_mel is None else cfg.loss_fm_mel
             total = total + cfg.loss_adv_mel * adv_mel + fm_weight * fm_mel
+        if cfg.loss_pulse > 0 or cfg.loss_beat > 0:
+            envelope_fake, envelope_real = onset_envelope(mel_fake), onset_envelope(mel_real)
         if cfg.loss_pulse > 0:
             lags = pulse_lags(self.codec.sample_rate / self.codec.mel_hop)
-            profile_fake = pulse_profile(onset_envelope(mel_fake), *lags)
-            profile_real = pulse_profile(onset_envelope(mel_real), *lags)
+            profile_fake = pulse_profile(envelope_fake, *lags)
+            profile_real = pulse_profile(envelope_real, *lags)
             terms["pulse"] = _per_sample((profile_fake - profile_real).abs())
             total = total + cfg.loss_pulse * terms["pulse"]
         if cfg.loss_beat > 0:
             if "music" not in batch:
                 raise ChoreoError("loss_beat needs the batches' music features (their beat column)")
-            envelope_fake, envelope_real = onset_envelope(mel_fake), onset_envelope(mel_real)
             beats = self.beats_on_envelope(batch["music"][..., self.beat_column], envelope_real.shape[-1])
             accent_fake = beat_accent(envelope_fake, beats, tolerance=3)
             terms["beat"] = (accent_fake - beat_accent(envelope_real, beats, tolerance=3)).abs()
