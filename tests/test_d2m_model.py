@@ -134,24 +134,25 @@ def test_loss_terms_and_the_mel_gradient_reaches_the_generator(method):
     m.eval()
 
 
-def test_the_optional_pulse_term_adds_to_the_loss_and_reaches_the_generator(method):
+@pytest.mark.parametrize("term,weight", [("pulse", "loss_pulse"), ("mel_stats", "loss_mel_stats")])
+def test_the_optional_phase_free_terms_add_to_the_loss_and_reach_the_generator(method, term, weight):
     m, x = method
     batch = _batch(m, x)
     base, terms = m.training_loss(batch, "generator")
-    assert "pulse" not in terms  # the published loss by default
+    assert term not in terms  # the published loss by default
     saved = dataclass_weights(m.config)
-    m.config.loss_pulse = 2.0
+    setattr(m.config, weight, 2.0)
     try:
         m.zero_grad(set_to_none=True)
         loss, terms = m.training_loss(batch, "generator")
-        assert terms["pulse"].shape == (2,) and float(terms["pulse"].min()) > 0
-        torch.testing.assert_close(loss.detach(), base.detach() + 2.0 * terms["pulse"])
+        assert terms[term].shape == (2,) and float(terms[term].min()) > 0
+        torch.testing.assert_close(loss.detach(), base.detach() + 2.0 * terms[term])
         for k in ("loss_adv", "loss_fm", "loss_latent", "loss_quantized", "loss_mel"):
             setattr(m.config, k, 0.0)
         m.training_loss(batch, "generator")[0].sum().backward()
         assert sum(float(p.grad.abs().sum()) for p in m.generator.parameters() if p.grad is not None) > 0
     finally:
-        m.config.loss_pulse = 0.0
+        setattr(m.config, weight, 0.0)
         for k, v in saved.items():
             setattr(m.config, k, v)
         m.zero_grad(set_to_none=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from choreo.models.pulse import beat_accent, onset_envelope, pulse_lags, pulse_profile
+from choreo.models.pulse import beat_accent, onset_envelope, pulse_lags, pulse_profile, spectrum_stats_distance
 
 torch.set_num_threads(1)
 
@@ -97,3 +97,28 @@ def test_beat_accent_by_hand():
     env = clicks[:1].clone().requires_grad_(True)
     beat_accent(env, beats).sum().backward()
     assert env.grad.abs().sum() > 0
+
+
+def test_spectrum_statistics_ignore_when_and_see_what(data_dir):
+    """Two excerpts of one song (DANCE_W_3, 15 s each) are close whatever the order of their frames; another
+    song (DANCE_C_4, a cha-cha) and the same excerpt made quieter are far; by hand on two bands."""
+    from choreo.audio.io import load_audio
+    from choreo.models.codec import LogMel
+
+    def mel(name: str, start: float) -> torch.Tensor:
+        path = data_dir / "dance_with_melody" / name / "audio.mp3"
+        y, _ = load_audio(path, sr=22050, start=start, end=start + 15.0)
+        return LogMel(22050, 1024, 256, 80, 0.0, None)(torch.as_tensor(np.asarray(y, np.float32))[None])
+
+    a, b, other = mel("DANCE_W_3", 30.0), mel("DANCE_W_3", 50.0), mel("DANCE_C_4", 30.0)
+    shuffled = a[..., torch.randperm(a.shape[-1], generator=torch.Generator().manual_seed(0))]
+    assert float(spectrum_stats_distance(a, shuffled)) < 1e-5
+    same_song, other_song = float(spectrum_stats_distance(a, b)), float(spectrum_stats_distance(a, other))
+    assert other_song > 1.3 * same_song, (same_song, other_song)
+    assert float(spectrum_stats_distance(a, a - 0.5)) == pytest.approx(0.5, abs=1e-5)  # 10 dB quieter in log10
+    x = torch.tensor([[[0.0, 2.0, 4.0], [1.0, 1.0, 1.0]]])  # band means 2 and 1, stds 2 and 0
+    y = torch.tensor([[[1.0, 1.0, 1.0], [0.0, 1.0, 2.0]]])  # band means 1 and 1, stds 0 and 1
+    torch.testing.assert_close(spectrum_stats_distance(x, y), torch.tensor([((1 + 2) + (0 + 1)) / 2]))
+    g = x.clone().requires_grad_(True)
+    spectrum_stats_distance(g, y).sum().backward()
+    assert g.grad.abs().sum() > 0

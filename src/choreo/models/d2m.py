@@ -43,7 +43,7 @@ from choreo.errors import ChoreoError
 from choreo.models.codec import AudioCodec, build_audio_codec
 from choreo.models.method import Method, Optimization, config_from_dict
 from choreo.models.motion_rhythm import N_DESCRIPTORS, motion_rhythm
-from choreo.models.pulse import beat_accent, onset_envelope, pulse_lags, pulse_profile
+from choreo.models.pulse import beat_accent, onset_envelope, pulse_lags, pulse_profile, spectrum_stats_distance
 
 #: what the generator can read of the dance (:attr:`D2MConfig.motion_input`)
 MOTION_INPUTS = ("raw", "rhythm", "both")
@@ -91,6 +91,10 @@ class D2MConfig:
             and the real log-mel, on the real music's beats. Phase-specific at the level a dance fixes (the
             beats its steps fall on) and tolerant below it (+-3 mel frames, 35 ms). Needs a feature set with a
             beat column (``rhythm``, ``baseline35``, ``dr438``): the batches' ``music`` carries the beats.
+        loss_mel_stats: weight of choreo's spectrum term (not in D2M-GAN; 0 = none): L1 between the per-band
+            mean and standard deviation over time of the generated and the real log-mel. Phase-free like the
+            pulse term: it asks for the song's timbre, loudness and dynamics (its style) without asking when
+            each sound starts, which a dance does not determine (``scripts/dance_music_sync.py``).
         mel_disc_motion: channels of dance the mel discriminator sees (0: it judges spectrograms alone). With
             > 0 it is a *conditional* judge: its own small motion encoder (two convolutions over time), resampled
             to the decoded mel frames, joins the bands as channels, so it can tell music that does not go with
@@ -129,6 +133,7 @@ class D2MConfig:
     loss_pulse: float = 0.0
     loss_adv_mel: float = 0.0
     loss_beat: float = 0.0
+    loss_mel_stats: float = 0.0
     mel_disc_motion: int = 0
     mel_disc_mismatch: float = 0.0
     loss_fm_mel: float | None = None
@@ -520,6 +525,9 @@ class D2MGANMethod(Method):
             terms.update(adv_mel=adv_mel, fm_mel=fm_mel)
             fm_weight = cfg.loss_fm if cfg.loss_fm_mel is None else cfg.loss_fm_mel
             total = total + cfg.loss_adv_mel * adv_mel + fm_weight * fm_mel
+        if cfg.loss_mel_stats > 0:
+            terms["mel_stats"] = spectrum_stats_distance(mel_fake, mel_real)
+            total = total + cfg.loss_mel_stats * terms["mel_stats"]
         if cfg.loss_pulse > 0 or cfg.loss_beat > 0:
             envelope_fake, envelope_real = onset_envelope(mel_fake), onset_envelope(mel_real)
         if cfg.loss_pulse > 0:

@@ -17,6 +17,10 @@ given beats (within a small tolerance) than on average. A dance fixes where the 
 them) but not every onset between, so a loss on the accent asks for accents on the dance's beats without
 asking for each onset.
 
+The *spectrum statistics* distance is phase-free too, for the timbre rather than the rhythm: L1 between the
+per-band mean and standard deviation over time of two log-mels (the song's sound, loudness and dynamics,
+whenever its notes fall).
+
 Shapes: log-mel (B, n_mels, T) at the spectrogram's frame rate; envelope (B, T - 1); profile (B, L).
 """
 
@@ -71,3 +75,11 @@ def beat_accent(envelope: torch.Tensor, beats: torch.Tensor, tolerance: int = 2,
     n_beats = beats.sum(dim=-1)
     on_beats = (peak * beats).sum(dim=-1) / n_beats.clamp(min=1)
     return torch.where(n_beats > 0, on_beats / (envelope.mean(dim=-1) + eps), torch.zeros_like(on_beats))
+
+
+def spectrum_stats_distance(log_mel_a: torch.Tensor, log_mel_b: torch.Tensor) -> torch.Tensor:
+    """(B,) mean over bands of ``|mean_a - mean_b| + |std_a - std_b|``, the statistics taken over time per band
+    of two (B, n_mels, T) log-mels (the lengths may differ). Unchanged by any reordering of either's frames."""
+    mean = (log_mel_a.mean(dim=-1) - log_mel_b.mean(dim=-1)).abs()
+    std = (log_mel_a.std(dim=-1) - log_mel_b.std(dim=-1)).abs()
+    return (mean + std).mean(dim=-1)
