@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -161,7 +162,9 @@ def test_make_watch_edit_export_and_music(server, browser, tmp_path):
     model = tiny_model(tmp / "run")
     d.get(server["url"])
     wait(d, lambda d: d.find_element(By.ID, "status").text == "ready", what="page ready")
-    assert "No music model is installed" in d.find_element(By.ID, "music-note").text
+    # the packaged music model (D2M-GAN) is offered and chosen by default
+    assert "Makes music that follows the take" in d.find_element(By.ID, "music-note").text
+    assert Select(d.find_element(By.ID, "music-model")).first_selected_option.get_attribute("value") == "d2mgan"
 
     # make: a song that is not in ../shared, the tiny model typed as a run folder
     msg = upload(d, write_song(tmp_path / "demo song.wav"))
@@ -233,16 +236,26 @@ def test_make_watch_edit_export_and_music(server, browser, tmp_path):
     (tmp_path / "huge.wav").write_bytes(b"\0" * ((LIMIT_MB << 20) + 1))
     assert "upload limit" in upload(d, tmp_path / "huge.wav")
 
-    # dance to music: upload a BVH, make music for it with a (stand-in) model typed as a checkpoint
+    # dance to music: upload a BVH (an SMPL skeleton, not the model's), make music for it with the packaged model
     write_motion(smooth_smpl(45), tmp_path / "moves.bvh")
     assert "45 frames" in upload(d, tmp_path / "moves.bvh")
     bvh_take = wait(d, lambda d: (x := loaded(d)) not in (first, second) and x, what="the uploaded BVH")
-    ckpt = standin_music_checkpoint(tmp / "d2m" / "last.ckpt")
-    d.find_element(By.ID, "music-path").send_keys(str(ckpt))
     d.find_element(By.ID, "music").click()
-    wait(d, lambda d: (x := loaded(d)) not in (first, second, bvh_take) and x, what="the music take")
+    music_take = wait(d, lambda d: (x := loaded(d)) not in (first, second, bvh_take) and x, 60, "the music take")
     assert d.find_element(By.ID, "dl-wav").is_displayed()
     assert "music for moves.bvh" in d.find_element(By.ID, "take-title").text
+    wav = d.find_element(By.ID, "dl-wav").get_attribute("href")
+    with urllib.request.urlopen(wav) as r:
+        y, sr = sf.read(io.BytesIO(r.read()))
+    assert len(y) / sr == pytest.approx(1.5, abs=0.01) and np.sqrt(np.mean(y**2)) > 0.01, music_take  # not silent
+
+    # a stand-in model typed as a checkpoint works too
+    ckpt = standin_music_checkpoint(tmp / "d2m" / "last.ckpt")
+    Select(d.find_element(By.ID, "music-model")).select_by_value("__path__")
+    d.find_element(By.ID, "music-path").send_keys(str(ckpt))
+    loaded_before = loaded(d)
+    d.find_element(By.ID, "music").click()
+    wait(d, lambda d: (x := loaded(d)) not in (loaded_before,) and x, what="the stand-in music take")
     shot(d, d.find_element(By.TAG_NAME, "body"), tmp_path / "studio-page.png")
 
     errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]

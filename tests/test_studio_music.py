@@ -35,7 +35,8 @@ def upload_bvh(client, tmp_path, frames: int = 45) -> dict:
 
 
 def test_music_from_a_typed_checkpoint(client, tmp_path):
-    assert client.get("/api/state").json()["models"]["music_available"] is False
+    models = client.get("/api/state").json()["models"]
+    assert models["music_available"] is True and models["default"]["music"] == "d2mgan"  # the packaged one
     ckpt = standin_music_checkpoint(tmp_path / "d2m" / "last.ckpt")
     info = client.get("/api/model", params={"name": str(ckpt.parent), "produces": "music"}).json()
     assert info["produces"] == "music" and info["method"] == "standin_music"

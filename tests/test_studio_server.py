@@ -74,7 +74,7 @@ def test_page_static_files_and_state(env):
         assert c.get(path).status_code == 200, path
     assert "MIT" in c.get("/static/vendor/three/LICENSE").text
     s = c.get("/api/state").json()
-    assert s["max_upload_mb"] == 2 and "dance" in s["models"] and s["models"]["music_available"] is False
+    assert s["max_upload_mb"] == 2 and "dance" in s["models"] and s["models"]["music_available"] is True
     info = c.get("/api/model", params={"name": env["model"]}).json()
     assert info["method"] == "edge" and info["produces"] == "dance" and info["fps"] == 30
     r = c.get("/api/model", params={"name": str(env["tmp"] / "nowhere.ckpt")})
