@@ -324,5 +324,7 @@ def test_ffmpeg_failure_is_not_mistaken_for_an_interrupt():
 
     assert _interrupted(-signal.SIGINT, [])
     assert _interrupted(255, ["frame=   10 fps=0.0", "Exiting normally, received signal 2."])
+    assert _interrupted(255, [])  # caught, its message under -loglevel error
     assert not _interrupted(1, ["pipe:0: Invalid data found when processing input"])
+    assert not _interrupted(254, [])  # what ffmpeg gives for an input it cannot open
     assert not _interrupted(-signal.SIGKILL, [])

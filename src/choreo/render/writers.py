@@ -170,8 +170,9 @@ def write_mp4(
 
 
 def _interrupted(rc: int, stderr_lines: list[str]) -> bool:
-    """Whether ffmpeg ended because of SIGINT: killed by it, or caught it and said so before exiting."""
-    return rc == -signal.SIGINT or any("received signal 2" in line for line in stderr_lines[-5:])
+    """Whether ffmpeg ended because of SIGINT: killed by it before its handler was installed, or caught it and
+    exited with 255, the status ffmpeg gives only after a signal (its message is below ``-loglevel error``)."""
+    return rc in (-signal.SIGINT, 255) or any("received signal 2" in line for line in stderr_lines[-5:])
 
 
 def _pipe_frames(frames: Iterable[bytes], pipe, depth: int = 4) -> None:
