@@ -75,6 +75,10 @@ def test_page_static_files_and_state(env):
     assert "MIT" in c.get("/static/vendor/three/LICENSE").text
     s = c.get("/api/state").json()
     assert s["max_upload_mb"] == 2 and "dance" in s["models"] and s["models"]["music_available"] is True
+    # the page shows each packaged model's sampling defaults, and that Dance Revolution has none
+    dance = {m["name"]: m for m in s["models"]["dance"]}
+    assert (dance["edge"]["guidance"], dance["edge"]["steps"]) == (2.0, 8)
+    assert (dance["dancerevolution"]["guidance"], dance["dancerevolution"]["steps"]) == (None, None)
     info = c.get("/api/model", params={"name": env["model"]}).json()
     assert info["method"] == "edge" and info["produces"] == "dance" and info["fps"] == 30
     r = c.get("/api/model", params={"name": str(env["tmp"] / "nowhere.ckpt")})

@@ -22,11 +22,15 @@ def _describe_checkpoint(path: Path) -> dict[str, Any]:
     state = load_checkpoint(path)
     spec = state.get("spec") or {}
     skeleton = spec.get("skeleton") or {}
+    model = (state.get("config") or {}).get("model") or {}
     return {
         "method": str(state.get("method")),
         "produces": str(state.get("produces", "dance")),
         "fps": float(spec.get("fps") or 0.0),
         "skeleton": str(skeleton.get("skeleton_name", "")) if isinstance(skeleton, dict) else "",
+        # the sampling defaults the page shows; None: the method has no such setting (Dance Revolution)
+        "guidance": model.get("guidance"),
+        "steps": model.get("steps"),
     }
 
 
@@ -73,7 +77,7 @@ class Catalog:
             except ChoreoError:
                 continue  # a broken packaged file is left out rather than breaking the page
             entry = {"name": m.name, "description": m.description, "data": m.data, "licence": m.licence}
-            entry.update({k: info[k] for k in ("method", "fps", "skeleton")})
+            entry.update({k: info[k] for k in ("method", "fps", "skeleton", "guidance", "steps")})
             out.setdefault(info["produces"], []).append(entry)
         for kind in ("dance", "music"):
             try:

@@ -134,6 +134,8 @@ function fillModels(select, models, preferred, pathLabel) {
     o.value = m.name;
     o.textContent = `${m.name} (${m.method}, ${m.fps} fps)`;
     o.title = m.description || '';
+    o.dataset.guidance = m.guidance ?? '';
+    o.dataset.steps = m.steps ?? '';
     select.append(o);
   }
   const other = document.createElement('option');
@@ -150,7 +152,21 @@ function chosenModel(select, input) {
 function showPathRows() {
   $('model-path-row').hidden = $('model').value !== PATH;
   $('music-path-row').hidden = $('music-model').value !== PATH;
+  showSampling();
   refreshButtons();
+}
+
+// Guidance and steps show the chosen packaged model's defaults, and are off for a model without them.
+function showSampling() {
+  const o = $('model').selectedOptions[0];
+  const packaged = o && o.value !== PATH;
+  for (const key of ['guidance', 'steps']) {
+    const value = packaged ? o.dataset[key] : '';
+    const unused = packaged && value === '';
+    $(key).disabled = unused;
+    if (unused) $(key).value = '';
+    $(key).placeholder = unused ? `not used by ${o.value}` : (value === '' ? "model's" : `model's (${value})`);
+  }
 }
 
 function setupModels(models) {
