@@ -56,6 +56,7 @@ SCHEDULES = {
 ROWS = (
     ("fid_k", "FID_k", "lower is better"),
     ("fid_g", "FID_g", "lower is better"),
+    ("div_k", "Div_k", "close to real"),
     ("acc", "ACC (style, per dance)", "higher is better"),
     ("bas", "BAS (Bailando)", "higher is better"),
     ("beat_coverage", "beat coverage", "close to real"),
@@ -167,7 +168,8 @@ def summarise(out: Path, schedules) -> str:
     for key, label, note in ROWS:
         cells = [value(results[n], key) for n in names]
         if gt:
-            gk = {"fid_k": None, "fid_g": None, "multimodality_k": None, "fid_k_over_time_slope": None}.get(key, key)
+            gk = {"fid_k": None, "fid_g": None, "div_k": "div_k_gt", "multimodality_k": None}.get(key, key)
+            gk = None if key == "fid_k_over_time_slope" else gk
             cells.append(None if gk is None else value(gt, gk))
         lines.append(f"| {label} | " + " | ".join("n/a" if v is None else f"{v:.4g}" for v in cells) + f" | {note} |")
     lines += ["", "FID_k per 4 s clip of the first minute (clip 1 ... 15):", ""]
