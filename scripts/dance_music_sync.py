@@ -28,13 +28,6 @@ REPO = Path(__file__).resolve().parents[1]
 RATIOS = (1.0, 2.0, 3.0, 0.5, 1 / 3, 1.5, 2 / 3)
 
 
-def on_beat_share(events: np.ndarray, beats: np.ndarray, tolerance: float) -> float:
-    """Share of ``events`` (seconds) within ``tolerance`` of a beat (seconds); NaN without events or beats."""
-    if len(events) == 0 or len(beats) == 0:
-        return float("nan")
-    return float(np.mean(np.min(np.abs(events[:, None] - beats[None, :]), axis=1) <= tolerance))
-
-
 def off_beats(beats: np.ndarray) -> np.ndarray:
     """The points halfway between consecutive beats (seconds)."""
     return 0.5 * (beats[1:] + beats[:-1])
@@ -59,14 +52,6 @@ def period(signal: np.ndarray, rate: float, shortest: float = 0.25, longest: flo
     return float(lags[peaks[np.argmax(ac[peaks])]]) if len(peaks) else float("nan")
 
 
-def tempo_agrees(music_period: float, dance_period: float, tolerance: float = 0.08) -> bool:
-    """Whether the two periods agree within ``tolerance`` after folding by a simple ratio."""
-    r = music_period / dance_period
-    if not np.isfinite(r):
-        return False
-    return min(abs(r / q - 1.0) for q in RATIOS) <= tolerance
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "dance_with_melody"))
@@ -83,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     from choreo.data.config import DataConfig
     from choreo.data.datasets import select_items
     from choreo.metrics.beats import motion_beats_bailando
+    from choreo.metrics.dancerevolution import beat_coverage_hit
+    from choreo.metrics.music import tempo_agreement
+
+    def on_beat_share(events: np.ndarray, grid: np.ndarray) -> float:
+        """Share of the events within the tolerance of a grid point: Dance Revolution's beat hit rate."""
+        return beat_coverage_hit(events, grid, args.tolerance)[1]
+
     from choreo.motion.formats import read_motion
 
     items, _, _ = select_items(DataConfig(path=args.data), args.split)
@@ -102,13 +94,13 @@ def main(argv: list[str] | None = None) -> int:
         dance_period = period(np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(axis=-1), m.fps)
         row = {
             "name": it.name,
-            "strikes_on_beat": on_beat_share(strikes, beats, args.tolerance),
-            "strikes_off_beat": on_beat_share(strikes, off_beats(beats), args.tolerance),
-            "kinematic_on_beat": on_beat_share(kinematic, beats, args.tolerance),
-            "kinematic_off_beat": on_beat_share(kinematic, off_beats(beats), args.tolerance),
+            "strikes_on_beat": on_beat_share(strikes, beats),
+            "strikes_off_beat": on_beat_share(strikes, off_beats(beats)),
+            "kinematic_on_beat": on_beat_share(kinematic, beats),
+            "kinematic_off_beat": on_beat_share(kinematic, off_beats(beats)),
             "music_bpm": 60.0 / music_period,
             "dance_bpm": 60.0 / dance_period,
-            "tempo_agrees": tempo_agrees(music_period, dance_period),
+            "tempo_agrees": tempo_agreement(60.0 / dance_period, 60.0 / music_period, factors=RATIOS),
         }
         rows.append(row)
         print(

@@ -168,8 +168,8 @@ def summarise(out: Path, schedules) -> str:
     for key, label, note in ROWS:
         cells = [value(results[n], key) for n in names]
         if gt:
-            gk = {"fid_k": None, "fid_g": None, "div_k": "div_k_gt", "multimodality_k": None}.get(key, key)
-            gk = None if key == "fid_k_over_time_slope" else gk
+            gt_keys = {"fid_k": None, "fid_g": None, "div_k": "div_k_gt", "multimodality_k": None}
+            gk = gt_keys.get(key, None if key == "fid_k_over_time_slope" else key)
             cells.append(None if gk is None else value(gt, gk))
         lines.append(f"| {label} | " + " | ".join("n/a" if v is None else f"{v:.4g}" for v in cells) + f" | {note} |")
     lines += ["", "FID_k per 4 s clip of the first minute (clip 1 ... 15):", ""]
