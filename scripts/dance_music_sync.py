@@ -9,6 +9,10 @@ For every dance of a split, with the beats of the song excerpt it was performed 
 - the **tempo** of the dance (the highest autocorrelation peak of its mean joint speed, 0.25-3 s) against the song's
   (the same on the onset envelope), folded over the ratios 1, 2, 3, 1/2, 1/3, 3/2, 2/3: agreement within 8 %.
 
+- the **one-second onset bins** that D2M-GAN's beat metrics and onset F1 read (``choreo.metrics.music.onset_bins``):
+  their density, and how well the dance's mean joint speed in a second tells a second with an onset from one
+  without (the area under the ROC curve within each dance: 0.5 = not at all), beside the music's own loudness.
+
 What it says about a dataset bounds what a model trained on it can learn: where the steps are not on the beat
 (on-beat and off-beat shares equal), no model can learn from it where the beats fall in a new dance (D2M-GAN's
 onset F1 and beat accent), only the tempo and the style.
@@ -41,6 +45,17 @@ def foot_strikes(motion) -> np.ndarray:
     return np.flatnonzero(start) / motion.fps
 
 
+def auc(score: np.ndarray, label: np.ndarray) -> float:
+    """Area under the ROC curve of ``score`` for the boolean ``label`` (Mann-Whitney U over the pairs, ties
+    half); NaN when one class is empty."""
+    from scipy.stats import mannwhitneyu
+
+    pos, neg = score[label], score[~label]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    return float(mannwhitneyu(pos, neg).statistic / (len(pos) * len(neg)))
+
+
 def period(signal: np.ndarray, rate: float, shortest: float = 0.25, longest: float = 3.0) -> float:
     """The lag (seconds) of the highest autocorrelation peak of ``signal`` (sampled at ``rate``) in the range
     (a peak, not the range's edge: the autocorrelation of a smooth signal falls from lag 0); NaN without one."""
@@ -69,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from choreo.data.datasets import select_items
     from choreo.metrics.beats import motion_beats_bailando
     from choreo.metrics.dancerevolution import beat_coverage_hit
-    from choreo.metrics.music import tempo_agreement
+    from choreo.metrics.music import onset_bins, tempo_agreement
 
     def on_beat_share(events: np.ndarray, grid: np.ndarray) -> float:
         """Share of the events within the tolerance of a grid point: Dance Revolution's beat hit rate."""
@@ -92,8 +107,16 @@ def main(argv: list[str] | None = None) -> int:
         hop = 256
         music_period = period(librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop), sr / hop)
         dance_period = period(np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(axis=-1), m.fps)
+        bins = onset_bins(y, sr)
+        speed = np.r_[0.0, np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(axis=-1)] * m.fps
+        f = max(1, int(round(m.fps)))
+        per_s = np.array([speed[i * f : (i + 1) * f].mean() for i in range(len(bins))])
+        loud = np.array([np.sqrt(np.mean(y[i * sr : (i + 1) * sr] ** 2)) for i in range(len(bins))])
         row = {
             "name": it.name,
+            "onset_bin_density": float(bins.mean()),
+            "onset_bins_auc_speed": auc(per_s, bins),
+            "onset_bins_auc_loudness": auc(loud, bins),
             "strikes_on_beat": on_beat_share(strikes, beats),
             "strikes_off_beat": on_beat_share(strikes, off_beats(beats)),
             "kinematic_on_beat": on_beat_share(kinematic, beats),
@@ -109,13 +132,24 @@ def main(argv: list[str] | None = None) -> int:
             f"tempo music {row['music_bpm']:.0f} dance {row['dance_bpm']:.0f} BPM agrees {row['tempo_agrees']}",
             flush=True,
         )
-    keys = ("strikes_on_beat", "strikes_off_beat", "kinematic_on_beat", "kinematic_off_beat", "tempo_agrees")
+    keys = (
+        "strikes_on_beat",
+        "strikes_off_beat",
+        "kinematic_on_beat",
+        "kinematic_off_beat",
+        "tempo_agrees",
+        "onset_bin_density",
+        "onset_bins_auc_speed",
+        "onset_bins_auc_loudness",
+    )
     summary = {k: float(np.nanmean([float(r[k]) for r in rows])) for k in keys}
     print(
         f"\n{len(rows)} dances (first {args.max_seconds:g} s, +-{args.tolerance:g} s): foot strikes on the beat "
         f"{summary['strikes_on_beat']:.3f} against {summary['strikes_off_beat']:.3f} half a beat off; kinematic "
         f"beats {summary['kinematic_on_beat']:.3f} against {summary['kinematic_off_beat']:.3f}; tempo agrees "
-        f"for {summary['tempo_agrees']:.0%} of the dances"
+        f"for {summary['tempo_agrees']:.0%} of the dances; one-second onset bins: density "
+        f"{summary['onset_bin_density']:.2f}, told apart by the dance's speed with AUC "
+        f"{summary['onset_bins_auc_speed']:.2f} (by the music's loudness: {summary['onset_bins_auc_loudness']:.2f})"
     )
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "dances": rows}, indent=1) + "\n")

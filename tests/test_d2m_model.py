@@ -260,6 +260,66 @@ def test_the_beat_accent_term_uses_the_real_music_beats(dance):
         m.training_loss(batch, "generator")
 
 
+def test_the_dance_beat_term_asks_for_accents_on_the_dance_own_steps(dance):
+    """loss_dance_beat > 0: a hinge under the generated music's beat accent on the dance's kinematic beats (read
+    from the motion, no music features needed); zero once the accent reaches the target; its gradient reaches
+    the generator."""
+    from choreo.models.motion_rhythm import motion_rhythm
+    from choreo.models.pulse import beat_accent, onset_envelope
+
+    m, x = tiny_method(dance, loss_dance_beat=2.0, dance_beat_accent=50.0)
+    # the dance's events sit on their own frame: frame 25 at 1 s - 0.03 s -> round(0.97 * 86.13) - 1 = 83
+    one = torch.zeros(1, 50)
+    one[0, 25] = 1.0
+    assert m.beats_on_envelope(one, 172, lag_frames=0)[0].nonzero().flatten().tolist() == [83]
+    batch = _batch(m, x)
+    for k in ("loss_adv", "loss_fm", "loss_latent", "loss_quantized", "loss_mel"):
+        setattr(m.config, k, 0.0)
+    loss, terms = m.training_loss(batch, "generator")
+    assert terms["dance_beat"].shape == (2,)
+    torch.testing.assert_close(loss.detach(), 2.0 * terms["dance_beat"])
+    # the same hinge, computed here from the pieces: the generator's music, its envelope, the dance's beats
+    steps = motion_rhythm(batch["motion"], 25.0)[..., 2]
+    assert (steps.sum(dim=-1) > 0).all()
+    with torch.no_grad():
+        n = m.codec.n_latents(batch["audio"].shape[-1])
+        noise, style = m._draws(batch["seed"], n, batch["style"])
+        z = m.generator(m.generator_input(batch["motion"]), m.positions(n), noise, style)
+        zq = z + (m.codec.quantize(z)[0] - z)
+        mel = m.codec.decode_mel(zq)[..., : m.codec.log_mel(batch["audio"]).shape[-1]]
+        env = onset_envelope(mel)
+        accent = beat_accent(env, m.beats_on_envelope(steps, env.shape[-1], lag_frames=0), tolerance=3)
+    torch.testing.assert_close(terms["dance_beat"], 50.0 - accent, rtol=1e-4, atol=1e-4)
+    loss.sum().backward()
+    assert sum(float(p.grad.abs().sum()) for p in m.generator.parameters() if p.grad is not None) > 0
+    m.config.dance_beat_accent = 1e-3  # any music accents its peaks above that: nothing left to ask
+    loss, terms = m.training_loss(batch, "generator")
+    assert float(terms["dance_beat"].abs().max()) == 0.0
+    with pytest.raises(ChoreoError, match="dance_beat"):
+        D2MConfig.from_dict({**TINY, "loss_dance_beat": -1.0})
+
+
+def test_the_onset_distribution_term_compares_real_and_generated_envelopes(dance):
+    from choreo.models.pulse import envelope_distribution_distance, onset_envelope
+
+    m, x = tiny_method(dance, loss_onset_dist=4.0)
+    for k in ("loss_adv", "loss_fm", "loss_latent", "loss_quantized", "loss_mel"):
+        setattr(m.config, k, 0.0)
+    batch = _batch(m, x)
+    loss, terms = m.training_loss(batch, "generator")
+    torch.testing.assert_close(loss.detach(), 4.0 * terms["onset_dist"])
+    with torch.no_grad():
+        real = onset_envelope(m.codec.log_mel(batch["audio"]))
+        assert float(envelope_distribution_distance(real, real).max()) == 0.0
+    assert (terms["onset_dist"] > 0).all()
+    assert float(terms["onset_dist"][0]) == float(terms["onset_dist"][1])  # pooled over the batch (default)
+    m.config.onset_dist_pooled = False
+    _, per_window = m.training_loss(batch, "generator")
+    assert float(per_window["onset_dist"][0]) != float(per_window["onset_dist"][1])
+    loss.sum().backward()
+    assert sum(float(p.grad.abs().sum()) for p in m.generator.parameters() if p.grad is not None) > 0
+
+
 @pytest.mark.parametrize("kind,extra", [("rhythm", 0), ("both", 1)])
 def test_the_generator_can_read_the_dance_rhythm_only(dance, kind, extra):
     """motion_input rhythm / both: the generator reads the five song-independent descriptors (alone or beside

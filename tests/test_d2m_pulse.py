@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from choreo.models.pulse import beat_accent, onset_envelope, pulse_lags, pulse_profile, spectrum_stats_distance
+from choreo.models.pulse import (
+    beat_accent,
+    envelope_distribution_distance,
+    onset_envelope,
+    pulse_lags,
+    pulse_profile,
+    spectrum_stats_distance,
+)
 
 torch.set_num_threads(1)
 
@@ -122,3 +129,24 @@ def test_spectrum_statistics_ignore_when_and_see_what(data_dir):
     g = x.clone().requires_grad_(True)
     spectrum_stats_distance(g, y).sum().backward()
     assert g.grad.abs().sum() > 0
+
+
+def test_envelope_distribution_distance_by_hand_and_order_free():
+    a = torch.tensor([[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]])
+    b = torch.tensor([[3.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    # sorted: [0, 1, 2] against [0, 0, 3] -> (0 + 1 + 1) / 3; equal rows -> 0
+    torch.testing.assert_close(envelope_distribution_distance(a, b), torch.tensor([2 / 3, 0.0]))
+    x = torch.rand(2, 50, generator=torch.Generator().manual_seed(0))
+    shuffled = x[:, torch.randperm(50, generator=torch.Generator().manual_seed(1))]
+    assert float(envelope_distribution_distance(x, shuffled).abs().max()) == 0.0
+    # sharper onsets (the same frames, peaks doubled) are farther from the original than a time shift
+    sharper = x.clone()
+    sharper[x > 0.8] *= 2
+    assert float(envelope_distribution_distance(x, sharper).min()) > float(
+        envelope_distribution_distance(x, x.roll(7, dims=-1)).max()
+    )
+    # pooled: one distance for the batch, between all its values (rows swapped between a and b: 0)
+    torch.testing.assert_close(envelope_distribution_distance(a, b, pooled=True), torch.tensor([1 / 3, 1 / 3]))
+    assert float(envelope_distribution_distance(x, x.flip(0), pooled=True).abs().max()) == 0.0
+    with pytest.raises(ValueError, match="shapes"):
+        envelope_distribution_distance(x, x[:, :-1])

@@ -359,3 +359,19 @@ def test_lr_factor_warmup_then_cosine_by_hand():
     assert lr_factor(100, 4, 14, "cosine", 0.1) == pytest.approx(0.1)
     with pytest.raises(ChoreoError, match="schedule"):
         lr_factor(0, 0, 10, "linear")
+
+
+def test_log_of_a_resumed_run_keeps_columns_it_adds(tmp_path):
+    """A run resumed with a loss term switched on logs that term: the header widens, earlier rows read NaN."""
+    from choreo.train.trainer import CsvLog
+
+    path = tmp_path / "log.csv"
+    log = CsvLog(path, None)
+    log.write({"step": 1, "loss": 2.0})
+    log.write({"step": 2, "loss": 1.5})
+    log = CsvLog(path, 1)  # resumed from step 1: step 2 is dropped
+    log.write({"step": 2, "loss": 1.0, "beat": 0.25})
+    rows = read_log(path)
+    assert [r["step"] for r in rows] == [1, 2]
+    assert rows[1]["loss"] == 1.0 and rows[1]["beat"] == 0.25
+    assert rows[0]["loss"] == 2.0 and np.isnan(rows[0]["beat"])

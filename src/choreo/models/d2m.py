@@ -43,7 +43,14 @@ from choreo.errors import ChoreoError
 from choreo.models.codec import AudioCodec, build_audio_codec
 from choreo.models.method import Method, Optimization, config_from_dict
 from choreo.models.motion_rhythm import N_DESCRIPTORS, motion_rhythm
-from choreo.models.pulse import beat_accent, onset_envelope, pulse_lags, pulse_profile, spectrum_stats_distance
+from choreo.models.pulse import (
+    beat_accent,
+    envelope_distribution_distance,
+    onset_envelope,
+    pulse_lags,
+    pulse_profile,
+    spectrum_stats_distance,
+)
 
 #: what the generator can read of the dance (:attr:`D2MConfig.motion_input`)
 MOTION_INPUTS = ("raw", "rhythm", "both")
@@ -95,6 +102,22 @@ class D2MConfig:
             mean and standard deviation over time of the generated and the real log-mel. Phase-free like the
             pulse term: it asks for the song's timbre, loudness and dynamics (its style) without asking when
             each sound starts, which a dance does not determine (``scripts/dance_music_sync.py``).
+        loss_dance_beat: weight of choreo's dance-beat term (not in D2M-GAN; 0 = none): a hinge
+            ``relu(dance_beat_accent - accent)`` on the beat accent of the generated log-mel on the *dance's own*
+            kinematic beats (speed minima, :mod:`choreo.models.motion_rhythm`), +-3 mel frames. The phase of
+            the real song's beats is not in the dance (``scripts/dance_music_sync.py``), so ``loss_beat`` can
+            only be met on average, i.e. not at all; the dance's own steps are known at sampling, and music
+            that accents them follows the dancer.
+        dance_beat_accent: the accent ``loss_dance_beat`` asks for at least (1: none). The Dance with Melody
+            songs accent their own beats by about 2.0 in the codec's spectral flux (median over the training
+            songs; ``docs/d2mgan.md``).
+        loss_onset_dist: weight of choreo's onset-distribution term (not in D2M-GAN; 0 = none): the 1-D
+            Wasserstein distance between the values of the generated and the real music's onset envelopes
+            (:func:`choreo.models.pulse.envelope_distribution_distance`), so that the onsets are as sharp and as
+            even as the real song's, whenever they fall. Phase-free like ``loss_pulse``.
+        onset_dist_pooled: compare the batch's envelope values pooled (one distribution for all the windows)
+            rather than window by window: a window's own loudness is not in its dance, so a per-window target
+            is met on average only by its median.
         mel_disc_motion: channels of dance the mel discriminator sees (0: it judges spectrograms alone). With
             > 0 it is a *conditional* judge: its own small motion encoder (two convolutions over time), resampled
             to the decoded mel frames, joins the bands as channels, so it can tell music that does not go with
@@ -134,6 +157,10 @@ class D2MConfig:
     loss_adv_mel: float = 0.0
     loss_beat: float = 0.0
     loss_mel_stats: float = 0.0
+    loss_dance_beat: float = 0.0
+    dance_beat_accent: float = 2.0
+    loss_onset_dist: float = 0.0
+    onset_dist_pooled: bool = True
     mel_disc_motion: int = 0
     mel_disc_mismatch: float = 0.0
     loss_fm_mel: float | None = None
@@ -158,6 +185,8 @@ class D2MConfig:
             raise ChoreoError("mel_disc_motion and mel_disc_mismatch need the mel discriminator (loss_adv_mel > 0)")
         if cfg.mel_disc_mismatch and not cfg.mel_disc_motion:
             raise ChoreoError("mel_disc_mismatch needs a discriminator that sees the dance (mel_disc_motion > 0)")
+        if cfg.loss_dance_beat < 0 or cfg.dance_beat_accent < 0 or cfg.loss_onset_dist < 0:
+            raise ChoreoError("loss_dance_beat, dance_beat_accent and loss_onset_dist must be >= 0")
         if not 0.0 <= cfg.style_dropout <= 1.0:
             raise ChoreoError(f"style_dropout must be within [0, 1], got {cfg.style_dropout}")
         return cfg
@@ -528,7 +557,7 @@ class D2MGANMethod(Method):
         if cfg.loss_mel_stats > 0:
             terms["mel_stats"] = spectrum_stats_distance(mel_fake, mel_real)
             total = total + cfg.loss_mel_stats * terms["mel_stats"]
-        if cfg.loss_pulse > 0 or cfg.loss_beat > 0:
+        if cfg.loss_pulse > 0 or cfg.loss_beat > 0 or cfg.loss_dance_beat > 0 or cfg.loss_onset_dist > 0:
             envelope_fake, envelope_real = onset_envelope(mel_fake), onset_envelope(mel_real)
         if cfg.loss_pulse > 0:
             lags = pulse_lags(self.codec.sample_rate / self.codec.mel_hop)
@@ -543,19 +572,31 @@ class D2MGANMethod(Method):
             accent_fake = beat_accent(envelope_fake, beats, tolerance=3)
             terms["beat"] = (accent_fake - beat_accent(envelope_real, beats, tolerance=3)).abs()
             total = total + cfg.loss_beat * terms["beat"]
+        if cfg.loss_onset_dist > 0:
+            terms["onset_dist"] = envelope_distribution_distance(envelope_fake, envelope_real, cfg.onset_dist_pooled)
+            total = total + cfg.loss_onset_dist * terms["onset_dist"]
+        if cfg.loss_dance_beat > 0:
+            steps = motion_rhythm(motion, float(self.spec.fps))[..., 2]
+            beats = self.beats_on_envelope(steps, envelope_fake.shape[-1], lag_frames=0)
+            accent = beat_accent(envelope_fake, beats, tolerance=3)
+            # a window without a kinematic beat asks for nothing
+            terms["dance_beat"] = torch.relu(cfg.dance_beat_accent - accent) * (beats.sum(dim=-1) > 0)
+            total = total + cfg.loss_dance_beat * terms["dance_beat"]
         return total, {k: v.detach() for k, v in terms.items()}
 
-    def beats_on_envelope(self, beats: torch.Tensor, n: int) -> torch.Tensor:
+    def beats_on_envelope(self, beats: torch.Tensor, n: int, lag_frames: int = 1) -> torch.Tensor:
         """(B, W) beat one-hot at the motion's fps -> (B, n) 0/1 mask on onset-envelope frames.
 
         Envelope frame i is the change into mel frame i + 1, centred at ``(i + 1) * mel_hop / sr`` s. Two
         conventions meet here: a feature set's beat one-hot sits on the frame at or just after the beat
         (librosa's onset envelope rises within a frame after an attack), and the codec's spectral flux rises
         as its centred window first takes the attack in, about half a window early. So the beat of feature
-        frame f is put at ``(f - 1) / fps - BEAT_LEAD_S`` s, measured on real songs (module constant).
+        frame f is put at ``(f - lag_frames) / fps - BEAT_LEAD_S`` s, measured on real songs (module constant);
+        ``lag_frames`` is 1 for a feature set's beats and 0 for events that sit on their own frame (a dance's
+        kinematic beats).
         """
         beats = beats.to(self.device, torch.float32)
-        frame_s = torch.arange(beats.shape[-1], device=self.device, dtype=torch.float32) - 1.0
+        frame_s = torch.arange(beats.shape[-1], device=self.device, dtype=torch.float32) - float(lag_frames)
         frame_s = frame_s / float(self.spec.fps) - BEAT_LEAD_S
         idx = torch.round(frame_s * (self.codec.sample_rate / self.codec.mel_hop)).long() - 1
         idx = idx.clamp(0, n - 1)[None].expand_as(beats)

@@ -21,6 +21,9 @@ The *spectrum statistics* distance is phase-free too, for the timbre rather than
 per-band mean and standard deviation over time of two log-mels (the song's sound, loudness and dynamics,
 whenever its notes fall).
 
+The *envelope distribution* distance compares the values an onset envelope takes (sorted, a 1-D Wasserstein
+distance), not their order: music whose transients are as sharp and as even as a real song's, wherever they fall.
+
 Shapes: log-mel (B, n_mels, T) at the spectrogram's frame rate; envelope (B, T - 1); profile (B, L).
 """
 
@@ -83,3 +86,21 @@ def spectrum_stats_distance(log_mel_a: torch.Tensor, log_mel_b: torch.Tensor) ->
     mean = (log_mel_a.mean(dim=-1) - log_mel_b.mean(dim=-1)).abs()
     std = (log_mel_a.std(dim=-1) - log_mel_b.std(dim=-1)).abs()
     return (mean + std).mean(dim=-1)
+
+
+def envelope_distribution_distance(
+    envelope_a: torch.Tensor, envelope_b: torch.Tensor, pooled: bool = False
+) -> torch.Tensor:
+    """(B,) 1-D Wasserstein distance between the values of two (B, N) onset envelopes: the mean absolute
+    difference of their sorted values (``N`` the same for both). How sharp and how even the onsets are, in
+    distribution, whenever they fall: unchanged by any reordering of either's frames.
+
+    ``pooled``: compare the values of the whole batch at once (each sample gets that one distance): the
+    distribution of all the music rather than of each window, whose own loudness a model may not know.
+    """
+    if envelope_a.shape != envelope_b.shape:
+        raise ValueError(f"envelopes of different shapes: {tuple(envelope_a.shape)} and {tuple(envelope_b.shape)}")
+    if pooled:
+        d = (envelope_a.flatten().sort().values - envelope_b.flatten().sort().values).abs().mean()
+        return d.expand(envelope_a.shape[0])
+    return (envelope_a.sort(dim=-1).values - envelope_b.sort(dim=-1).values).abs().mean(dim=-1)

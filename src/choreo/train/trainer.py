@@ -56,7 +56,8 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
 
 
 class CsvLog:
-    """``log.csv``: one row per logged step; on resume the rows after the checkpoint's step are dropped."""
+    """``log.csv``: one row per logged step; on resume the rows after the checkpoint's step are dropped, and
+    columns that a resumed run adds are appended (NaN in the rows before)."""
 
     def __init__(self, path: Path, resume_step: int | None):
         self.path = path
@@ -76,6 +77,15 @@ class CsvLog:
         new = self.columns is None
         if new:
             self.columns = list(row)
+        elif any(k not in self.columns for k in row):
+            # a resumed run that logs more (a loss term switched on in its config): widen the table, the
+            # earlier rows get NaN in the new columns
+            with open(self.path, newline="") as fh:
+                rows = list(csv.reader(fh))[1:]
+            added = [k for k in row if k not in self.columns]
+            self.columns = self.columns + added
+            with atomic_open(self.path, "w", newline="") as fh:
+                csv.writer(fh).writerows([self.columns, *[r + ["nan"] * len(added) for r in rows]])
         with open(self.path, "a", newline="") as fh:
             w = csv.writer(fh)
             if new:
