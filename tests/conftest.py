@@ -21,6 +21,16 @@ AISTPP_SEQUENCES = (
     "gJS_sFM_cAll_d02_mJS4_ch09",
 )
 
+#: Dance with Melody, and the default model's test split of it (the dances every packaged model was held out from)
+DWM = DATA / "dance_with_melody"
+DWM_TEST_SPLIT = ("DANCE_C_4", "DANCE_R_5", "DANCE_W_3", "DANCE_W_17")
+
+
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    """A feature cache of the test's own (CHOREO_CACHE), so no test reads what another one wrote."""
+    monkeypatch.setenv("CHOREO_CACHE", str(tmp_path / "cache"))
+
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:

@@ -4,8 +4,6 @@ and does not drift into noise."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -13,15 +11,10 @@ from choreo.cli import main
 from choreo.metrics import freezing
 from choreo.motion.formats import read_motion
 from choreo.packaged import resolve_model
+from conftest import DWM
+from conftest import DWM_TEST_SPLIT as TEST_DANCES
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-DWM = SHARED / "data/dance_with_melody"
-TEST_DANCES = ("DANCE_C_4", "DANCE_R_5", "DANCE_W_3", "DANCE_W_17")  # the default model's test split
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHOREO_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def test_packaged_dancerevolution_is_small_and_self_contained():
