@@ -49,15 +49,16 @@ def test_demo_writes_the_three_files(tmp_path):
 def test_models_lists_the_packaged_model(capsys):
     import json
 
-    assert [m.name for m in packaged_models()] == ["edge", "codec", "d2mgan", "dancerevolution"]
+    assert [m.name for m in packaged_models()] == ["edge", "codec", "d2mgan", "dancerevolution", "diffdance"]
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     assert "edge  (default)" in text and "makes dance with edge at 25 fps" in text and "research use only" in text
     assert main(["models", "--json"]) == 0
-    row, codec, d2m, dr = json.loads(capsys.readouterr().out)
+    row, codec, d2m, dr, dd = json.loads(capsys.readouterr().out)
     assert codec["makes"] == "codec" and codec["audio_sr"] == 22050 and not codec["default"]
     assert d2m["makes"] == "music" and d2m["method"] == "d2mgan" and d2m["default"] and d2m["size_mb"] < 20
     assert dr["method"] == "dancerevolution" and dr["fps"] == 15.0 and not dr["default"] and dr["size_mb"] < 20
+    assert dd["method"] == "diffdance" and dd["fps"] == 25.0 and not dd["default"] and dd["size_mb"] < 20
     assert row["method"] == "edge" and row["fps"] == 25.0 and row["skeleton"] == "dwm23" and row["default"]
     assert 1 < row["size_mb"] < 20 and "Dance with Melody" in row["data"]
 
