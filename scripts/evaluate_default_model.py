@@ -232,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         f"second; {how}, torch threads {model_threads()})."
     )
     title = "Test split" if args.dances is None else "Dances " + ", ".join(evaluated)
-    report = f"### {title}\n\n{table}\n\n### Unrelated music ({len(songs)} clips, first 30 s)\n\n{extra}\n\n{speed}\n"
+    unrelated = f"### Unrelated music ({len(songs)} clips, first 30 s)\n\n{extra}\n\n" if songs else ""
+    report = f"### {title}\n\n{table}\n\n{unrelated}{speed}\n"
     (out / "table.md").write_text(report)
     print(report)
     np.save(out / "timings.npy", np.array(timings))

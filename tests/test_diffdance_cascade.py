@@ -237,6 +237,7 @@ def test_sampling_options_defaults_and_guidance():
         "ssr_guidance": None,
         "ssr_steps": None,
         "noise_level": 0.05,
+        "ssr_root": "ssr",
     }
     with pytest.raises(ChoreoError, match="sampler"):
         m.generate(music_for(20), steps=2, sampler="plms")
@@ -248,6 +249,28 @@ def test_sampling_options_defaults_and_guidance():
     # guidance 0 (both stages: the SSR follows the base's weight unless set) never sees the music
     np.testing.assert_allclose(m.generate(a, steps=3, guidance=0.0), m.generate(b, steps=3, guidance=0.0), atol=1e-5)
     assert np.abs(m.generate(a, steps=3, guidance=1.0) - m.generate(b, steps=3, guidance=1.0)).max() > 1e-3
+
+
+def test_root_travel_from_the_base_stage():
+    """ssr_root base: the full-rate root displacements are the base stage's, interpolated (stage units are per
+    full-rate frame already); the SSR still makes the body, so everything else is as with ssr_root ssr."""
+    from choreo.models.cascade import upsample
+
+    m = untrained()
+    travel = list(m.representation.root_velocity_channels)
+    assert travel
+    music = music_for(60, 0.3)
+    ssr = m.cascade(music, steps=3, seed=4)
+    base = m.cascade(music, steps=3, seed=4, ssr_root="base")
+    np.testing.assert_allclose(base.low, ssr.low)
+    stage = torch.as_tensor(base.low[None] / m.factor)
+    want = upsample(stage, m.factor, 60)[0].numpy()[:, travel]
+    np.testing.assert_allclose(base.motion[:, travel], want, atol=1e-6)
+    others = [c for c in range(m.representation.dim) if c not in travel]
+    np.testing.assert_allclose(base.motion[:, others], ssr.motion[:, others])
+    assert np.abs(base.motion[:, travel] - ssr.motion[:, travel]).max() > 1e-4
+    with pytest.raises(ChoreoError, match="ssr_root"):
+        m.cascade(music, steps=2, ssr_root="low")
 
 
 def test_fast_path_dpm_solver_and_bf16_at_both_stages():

@@ -61,6 +61,8 @@ from choreo.models.precision import autocast as network_precision
 from choreo.models.precision import resolve as resolve_precision
 
 WEIGHTINGS = ("exponential", "constant")
+#: where the full-rate dance's root travel comes from (:attr:`DiffDanceConfig.ssr_root`)
+SSR_ROOTS = ("ssr", "base")
 PHASES = ("encoders", "adapter", "diffusion")
 
 
@@ -134,6 +136,10 @@ class DiffDanceConfig:
         precision: the networks' precision at sampling, ``fp32``, ``bf16`` or ``auto`` (:mod:`choreo.models.precision`).
         ssr_guidance, ssr_steps: the SSR stage's (None: the base stage's).
         noise_level: s at sampling, a fraction of the SSR schedule (0: the base output as it is).
+        ssr_root: where the full-rate dance's root travel (the ``+rootvel`` horizontal displacements) comes
+            from: ``ssr`` (the SSR's output, as published) or ``base`` (the base stage's, upsampled linearly; the
+            SSR then refines the body and the root height). An undertrained SSR can lose the travel of a base
+            dance unlike the real ones it was trained on (MODEL_CARD.md).
         chunk_windows: most windows per batched forward at sampling (bounds memory).
         rotary_theta: base of the rotary position frequencies.
     """
@@ -194,6 +200,7 @@ class DiffDanceConfig:
     ssr_guidance: float | None = None
     ssr_steps: int | None = None
     noise_level: float = 0.05
+    ssr_root: str = "ssr"
     chunk_windows: int = 16
     rotary_theta: float = 10000.0
 
@@ -211,6 +218,8 @@ class DiffDanceConfig:
             raise ChoreoError("encoder_steps and adapter_steps must be >= 0")
         if not 0.0 <= cfg.ssr_aug_max <= 1.0 or not 0.0 <= cfg.noise_level <= 1.0:
             raise ChoreoError("ssr_aug_max and noise_level are fractions of the noise schedule, in 0..1")
+        if cfg.ssr_root not in SSR_ROOTS:
+            raise ChoreoError(f"unknown ssr_root {cfg.ssr_root!r} (known: {', '.join(SSR_ROOTS)})")
         if not 0.0 < cfg.loss_decay <= 1.0:
             raise ChoreoError(f"loss_decay must be in (0, 1], got {cfg.loss_decay}")
         if not 0.0 <= cfg.encoder_dropout < 1.0:
@@ -282,6 +291,7 @@ class DiffDanceMethod(Method):
         "ssr_guidance",
         "ssr_steps",
         "noise_level",
+        "ssr_root",
     )
 
     def __init__(self, config: DiffDanceConfig, spec):
@@ -647,6 +657,8 @@ class DiffDanceMethod(Method):
         resolve_precision(str(o["precision"]), self.device)  # validates the name
         if not 0.0 <= float(o["noise_level"]) <= 1.0:
             raise ChoreoError(f"noise_level is a fraction of the noise schedule (0..1), got {o['noise_level']}")
+        if o["ssr_root"] not in SSR_ROOTS:
+            raise ChoreoError(f"unknown ssr_root {o['ssr_root']!r} (known: {', '.join(SSR_ROOTS)})")
         return o
 
     def _check_music(self, music) -> torch.Tensor:
@@ -679,6 +691,7 @@ class DiffDanceMethod(Method):
         ssr_guidance: float | None = None,
         ssr_steps: int | None = None,
         noise_level: float | None = None,
+        ssr_root: str | None = None,
         chunk_windows: int | None = None,
         ramp: bool | None = None,
         coupled: bool = True,
@@ -699,7 +712,7 @@ class DiffDanceMethod(Method):
             music: (L, F) features at the model fps.
             seed: the base windows, the SSR windows and the augmentation noise draw from generators derived
                 from (seed, stage, window).
-            guidance, steps, sampler, eta, precision, ssr_guidance, ssr_steps, noise_level: sampling options
+            guidance, steps, sampler, eta, precision, ssr_guidance, ssr_steps, noise_level, ssr_root: sampling options
                 (defaults from the config).
             chunk_windows: most windows per batched forward (default the config's).
             ramp: ramp the guidance from 0 to w over the first half of the steps (default: when a stage has
@@ -715,6 +728,7 @@ class DiffDanceMethod(Method):
             ssr_guidance=ssr_guidance,
             ssr_steps=ssr_steps,
             noise_level=noise_level,
+            ssr_root=ssr_root,
         )
         m = self._check_music(music)
         L, C, r = m.shape[0], self.representation.dim, self.factor
@@ -804,6 +818,11 @@ class DiffDanceMethod(Method):
             )
         bar.close()
         motion = stitch(self._denormalize(out), ssr_plan, blend)
+        travel = list(self.representation.root_velocity_channels)
+        if o["ssr_root"] == "base" and travel:
+            # stage units hold displacements per full-rate frame already: interpolate, do not rescale
+            up_real = upsample(torch.as_tensor(stage_real[None]), r, motion.shape[0])[0].numpy()
+            motion[:, travel] = up_real[:, travel]
         if constraint is not None:
             motion = np.where(constraint.mask, constraint.known, motion).astype(np.float32)
         low = (stage_real * self._stage_scale.cpu().numpy()).astype(np.float32)
@@ -820,7 +839,7 @@ class DiffDanceMethod(Method):
         """A dance of any length for one song: (L, F) features at the model fps -> (L, C) real units.
 
         ``settings``: the sampling options (guidance, steps, sampler, eta, precision, ssr_guidance, ssr_steps,
-        noise_level) and ``chunk_windows``, ``ramp``, ``coupled`` (see :meth:`cascade`).
+        noise_level, ssr_root) and ``chunk_windows``, ``ramp``, ``coupled`` (see :meth:`cascade`).
         """
         return self.cascade(music, seed=seed, constraint=constraint, progress=progress, **settings).motion
 
