@@ -85,12 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     from choreo.metrics.beats import motion_beats_bailando
     from choreo.metrics.dancerevolution import beat_coverage_hit
     from choreo.metrics.music import onset_bins, tempo_agreement
+    from choreo.motion.formats import read_motion
 
     def on_beat_share(events: np.ndarray, grid: np.ndarray) -> float:
         """Share of the events within the tolerance of a grid point: Dance Revolution's beat hit rate."""
         return beat_coverage_hit(events, grid, args.tolerance)[1]
-
-    from choreo.motion.formats import read_motion
 
     items, _, _ = select_items(DataConfig(path=args.data), args.split)
     rows = []
@@ -106,9 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         kinematic = np.asarray(motion_beats_bailando(p), np.float64) / m.fps
         hop = 256
         music_period = period(librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop), sr / hop)
-        dance_period = period(np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(axis=-1), m.fps)
+        step = np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(axis=-1)  # mean joint displacement per frame
+        dance_period = period(step, m.fps)
         bins = onset_bins(y, sr)
-        speed = np.r_[0.0, np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(axis=-1)] * m.fps
+        speed = np.r_[0.0, step] * m.fps
         f = max(1, int(round(m.fps)))
         per_s = np.array([speed[i * f : (i + 1) * f].mean() for i in range(len(bins))])
         loud = np.array([np.sqrt(np.mean(y[i * sr : (i + 1) * sr] ** 2)) for i in range(len(bins))])

@@ -108,9 +108,9 @@ class D2MConfig:
             the real song's beats is not in the dance (``scripts/dance_music_sync.py``), so ``loss_beat`` can
             only be met on average, i.e. not at all; the dance's own steps are known at sampling, and music
             that accents them follows the dancer.
-        dance_beat_accent: the accent ``loss_dance_beat`` asks for at least (1: none). The Dance with Melody
-            songs accent their own beats by about 2.0 in the codec's spectral flux (median over the training
-            songs; ``docs/d2mgan.md``).
+        dance_beat_accent: the accent ``loss_dance_beat`` asks for at least (1: none). In the codec's spectral
+            flux the Dance with Melody training songs accent their own beats by 4.5 (median) and their dances'
+            kinematic beats by 1.9 (``docs/d2mgan.md``); the forked run there asked for 4.0.
         loss_onset_dist: weight of choreo's onset-distribution term (not in D2M-GAN; 0 = none): the 1-D
             Wasserstein distance between the values of the generated and the real music's onset envelopes
             (:func:`choreo.models.pulse.envelope_distribution_distance`), so that the onsets are as sharp and as

@@ -77,12 +77,11 @@ class CsvLog:
         new = self.columns is None
         if new:
             self.columns = list(row)
-        elif any(k not in self.columns for k in row):
+        elif added := [k for k in row if k not in self.columns]:
             # a resumed run that logs more (a loss term switched on in its config): widen the table, the
             # earlier rows get NaN in the new columns
             with open(self.path, newline="") as fh:
                 rows = list(csv.reader(fh))[1:]
-            added = [k for k in row if k not in self.columns]
             self.columns = self.columns + added
             with atomic_open(self.path, "w", newline="") as fh:
                 csv.writer(fh).writerows([self.columns, *[r + ["nan"] * len(added) for r in rows]])
