@@ -108,13 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     from choreo.generate import Choreographer
     from choreo.motion.cleanup import lock_feet
     from choreo.motion.formats import read_motion, write_motion
+    from choreo.packaged import default_model_name
 
     data, out = Path(args.data), Path(args.out)
     for s in SETS:
         (out / s).mkdir(parents=True, exist_ok=True)
     (out / "music").mkdir(exist_ok=True)
 
-    ckpt = args.checkpoint or args.model or str(REPO / "src/choreo/assets/edge_dwm.pt")
+    ckpt = args.checkpoint or args.model or default_model_name("dance")
     model = Choreographer.load(ckpt)
     options = parse_options(args.option)
     # the settings every dance below uses (the model's own where not given); guidance 0 is the no-music baseline
