@@ -9,6 +9,11 @@ For every dance of a split, with the beats of the song excerpt it was performed 
 - the **tempo** of the dance (the highest autocorrelation peak of its mean joint speed, 0.25-3 s) against the song's
   (the same on the onset envelope), folded over the ratios 1, 2, 3, 1/2, 1/3, 3/2, 2/3: agreement within 8 %.
 
+- a **lag and time-scale scan**: the song's onset strength (z-scored) averaged over the foot strikes, with the
+  strikes shifted by every lag in +-1 s and stretched by every factor in 0.97-1.03 (a constant sync offset or a
+  frame-rate error in the data would hide an alignment from the on-beat shares above). The best score of each
+  dance is compared with the same scan against another dance's song (the next one in the split): what a
+  search over 2,500 (lag, scale) pairs finds in music the dancer never heard;
 - the **one-second onset bins** that D2M-GAN's beat metrics and onset F1 read (``choreo.metrics.music.onset_bins``):
   their density, and how well the dance's mean joint speed in a second tells a second with an onset from one
   without (the area under the ROC curve within each dance: 0.5 = not at all), beside the music's own loudness.
@@ -67,6 +72,22 @@ def period(signal: np.ndarray, rate: float, shortest: float = 0.25, longest: flo
     return float(lags[peaks[np.argmax(ac[peaks])]]) if len(peaks) else float("nan")
 
 
+def alignment_scan(
+    events: np.ndarray, strength: np.ndarray, rate: float, lags: np.ndarray, scales: np.ndarray
+) -> np.ndarray:
+    """Mean of ``strength`` (an onset envelope sampled at ``rate`` Hz, from the dance's first frame) at
+    ``events / scale + lag`` for every scale and lag (seconds): ``(len(scales), len(lags))``; events that fall
+    outside the envelope are left out, NaN where none is left."""
+    out = np.full((len(scales), len(lags)), np.nan)
+    for i, scale in enumerate(scales):
+        idx = np.round((events[:, None] / scale + lags[None, :]) * rate).astype(np.int64)
+        ok = (idx >= 0) & (idx < len(strength))
+        vals = np.where(ok, strength[np.clip(idx, 0, len(strength) - 1)], 0.0)
+        n = ok.sum(axis=0)
+        out[i] = np.where(n > 0, vals.sum(axis=0) / np.maximum(n, 1), np.nan)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "dance_with_melody"))
@@ -92,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         return beat_coverage_hit(events, grid, args.tolerance)[1]
 
     items, _, _ = select_items(DataConfig(path=args.data), args.split)
-    rows = []
+    lags, scales = np.arange(-1.0, 1.0001, 0.02), np.arange(0.97, 1.0301, 0.0025)
+    rows, scan_inputs = [], []
     for it in items:
         m = read_motion(it.motion)
         m = m.crop(0, min(m.n_frames, int(round(args.max_seconds * m.fps))))
@@ -104,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         strikes = foot_strikes(m)
         kinematic = np.asarray(motion_beats_bailando(p), np.float64) / m.fps
         hop = 256
-        music_period = period(librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop), sr / hop)
+        strength = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
+        music_period = period(strength, sr / hop)
+        scan_inputs.append((strikes, (strength - strength.mean()) / (strength.std() + 1e-9)))
         step = np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(axis=-1)  # mean joint displacement per frame
         dance_period = period(step, m.fps)
         bins = onset_bins(y, sr)
@@ -132,6 +156,16 @@ def main(argv: list[str] | None = None) -> int:
             f"tempo music {row['music_bpm']:.0f} dance {row['dance_bpm']:.0f} BPM agrees {row['tempo_agrees']}",
             flush=True,
         )
+    # the scan: each dance's strikes against its own song, then against the next dance's song
+    rate = 22050 / 256
+    for k, row in enumerate(rows):
+        strikes, own = scan_inputs[k]
+        other = scan_inputs[(k + 1) % len(rows)][1]
+        grid = alignment_scan(strikes, own, rate, lags, scales)
+        i, j = np.unravel_index(np.nanargmax(grid), grid.shape)
+        row.update(scan_best=float(grid[i, j]), scan_best_lag=float(lags[j]), scan_best_scale=float(scales[i]))
+        row["scan_at_zero"] = float(grid[np.argmin(abs(scales - 1.0)), np.argmin(abs(lags))])
+        row["scan_best_other_song"] = float(np.nanmax(alignment_scan(strikes, other, rate, lags, scales)))
     keys = (
         "strikes_on_beat",
         "strikes_off_beat",
@@ -141,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         "onset_bin_density",
         "onset_bins_auc_speed",
         "onset_bins_auc_loudness",
+        "scan_at_zero",
+        "scan_best",
+        "scan_best_other_song",
     )
     summary = {k: float(np.nanmean([float(r[k]) for r in rows])) for k in keys}
     print(
@@ -149,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         f"beats {summary['kinematic_on_beat']:.3f} against {summary['kinematic_off_beat']:.3f}; tempo agrees "
         f"for {summary['tempo_agrees']:.0%} of the dances; one-second onset bins: density "
         f"{summary['onset_bin_density']:.2f}, told apart by the dance's speed with AUC "
-        f"{summary['onset_bins_auc_speed']:.2f} (by the music's loudness: {summary['onset_bins_auc_loudness']:.2f})"
+        f"{summary['onset_bins_auc_speed']:.2f} (by the music's loudness: {summary['onset_bins_auc_loudness']:.2f}); "
+        f"onset strength (z) at the foot strikes {summary['scan_at_zero']:+.3f}, at each dance's best lag and "
+        f"scale {summary['scan_best']:+.3f}, the same search against another dance's song "
+        f"{summary['scan_best_other_song']:+.3f}"
     )
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "dances": rows}, indent=1) + "\n")
