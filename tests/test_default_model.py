@@ -25,7 +25,9 @@ def test_packaged_model_is_small_and_self_contained():
     path = default_checkpoint()
     assert path.stat().st_size < 20 * 2**20
     model = Choreographer.load(path, device="cpu", threads=1)
-    assert model.fps == 25.0 and model.window_frames == 125 and model.feature_set == "baseline35"
+    # DiffDance: 25 fps out, a 20 s base window (500 frames at the output rate)
+    assert model.method.name == "diffdance" and model.fps == 25.0 and model.window_frames == 500
+    assert model.feature_set == "baseline35"
     assert model.representation.name == "positions+rootvel" and model.representation.skeleton.name == "dwm23"
 
 
@@ -52,15 +54,16 @@ def test_models_lists_the_packaged_model(capsys):
     assert [m.name for m in packaged_models()] == ["edge", "codec", "d2mgan", "dancerevolution", "diffdance"]
     assert main(["models"]) == 0
     text = capsys.readouterr().out
-    assert "edge  (default)" in text and "makes dance with edge at 25 fps" in text and "research use only" in text
+    assert "diffdance  (default)" in text and "makes dance with diffdance at 25 fps" in text
+    assert "edge  (default)" not in text and "research use only" in text
     assert main(["models", "--json"]) == 0
     row, codec, d2m, dr, dd = json.loads(capsys.readouterr().out)
     assert codec["makes"] == "codec" and codec["audio_sr"] == 22050 and not codec["default"]
     assert d2m["makes"] == "music" and d2m["method"] == "d2mgan" and d2m["default"] and d2m["size_mb"] < 20
     assert dr["method"] == "dancerevolution" and dr["fps"] == 15.0 and not dr["default"] and dr["size_mb"] < 20
-    assert dd["method"] == "diffdance" and dd["fps"] == 25.0 and not dd["default"] and dd["size_mb"] < 20
-    assert row["method"] == "edge" and row["fps"] == 25.0 and row["skeleton"] == "dwm23" and row["default"]
-    assert 1 < row["size_mb"] < 20 and "Dance with Melody" in row["data"]
+    assert dd["method"] == "diffdance" and dd["fps"] == 25.0 and dd["default"] and 1 < dd["size_mb"] < 20
+    assert row["method"] == "edge" and row["fps"] == 25.0 and row["skeleton"] == "dwm23" and not row["default"]
+    assert 1 < row["size_mb"] < 20 and "Dance with Melody" in dd["data"]
 
 
 def test_choreo_load_by_name_gives_a_dance_generator():
@@ -68,7 +71,7 @@ def test_choreo_load_by_name_gives_a_dance_generator():
     from choreo.generate import Choreographer
 
     model = choreo.load("edge", device="cpu", threads=1)
-    assert isinstance(model, Choreographer) and model.checkpoint == str(default_checkpoint())
+    assert isinstance(model, Choreographer) and model.checkpoint == str(resolve_model("edge", produces="dance"))
     # the fast path (issue 15) is the packaged model's own setting: DPM-Solver++ 8 steps, bf16 where native
     want = {"guidance": 2.0, "steps": 8, "sampler": "dpm++2m", "eta": 1.0, "precision": "auto"}
     assert model.method.sampling_defaults() == want
@@ -90,5 +93,7 @@ def test_sampling_settings_saved_in_the_checkpoint_are_honoured(tmp_path):
     copy, flags, plain = (read_motion(tmp_path / d / "demo.npz") for d in ("copy", "flags", "plain"))
     np.testing.assert_array_equal(copy.positions, flags.positions)
     assert copy.meta["guidance"] == 1.0 and copy.meta["steps"] == 10
-    assert plain.meta["guidance"] == 2.0 and plain.meta["steps"] == 8 and plain.meta["sampler"] == "dpm++2m"
+    # DiffDance's own (chosen on training dances): guidance 2, the paper's 100 steps, the SSR unguided
+    assert plain.meta["guidance"] == 2.0 and plain.meta["steps"] == 100 and plain.meta["sampler"] == "ddim"
+    assert plain.meta["ssr_guidance"] == 1.0 and plain.meta["ssr_root"] == "base"
     assert np.abs(plain.positions - flags.positions).max() > 1e-2

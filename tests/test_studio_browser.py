@@ -166,12 +166,15 @@ def test_make_watch_edit_export_and_music(server, browser, tmp_path):
     assert "Makes music that follows the take" in d.find_element(By.ID, "music-note").text
     assert Select(d.find_element(By.ID, "music-model")).first_selected_option.get_attribute("value") == "d2mgan"
 
-    # the sampling fields follow the chosen packaged model: Dance Revolution takes neither guidance nor steps
-    assert d.find_element(By.ID, "guidance").get_attribute("placeholder") == "model's (2)"
+    # the sampling fields follow the chosen packaged model (DiffDance by default: 100 steps; EDGE 8); Dance
+    # Revolution takes neither guidance nor steps
+    assert Select(d.find_element(By.ID, "model")).first_selected_option.get_attribute("value") == "diffdance"
+    assert d.find_element(By.ID, "steps").get_attribute("placeholder") == "model's (100)"
     Select(d.find_element(By.ID, "model")).select_by_value("dancerevolution")
     assert not d.find_element(By.ID, "guidance").is_enabled() and not d.find_element(By.ID, "steps").is_enabled()
     Select(d.find_element(By.ID, "model")).select_by_value("edge")
     assert d.find_element(By.ID, "steps").is_enabled()
+    assert d.find_element(By.ID, "steps").get_attribute("placeholder") == "model's (8)"
 
     # make: a song that is not in ../shared, the tiny model typed as a run folder
     msg = upload(d, write_song(tmp_path / "demo song.wav"))
