@@ -297,9 +297,13 @@ def test_ffmpeg_stopped_by_ctrl_c_is_an_interrupt(tmp_path, monkeypatch):
     started = []
     real_popen = subprocess.Popen
 
+    out = tmp_path / "x.mp4"
+
     def popen(cmd, *args, **kwargs):
         proc = real_popen(cmd, *args, **kwargs)
-        if "pipe:0" in cmd:  # the encoder, not a probe
+        # this call's encoder only: the patch is process-wide, and a thread another test left behind may start
+        # an encoder of its own meanwhile
+        if "pipe:0" in cmd and os.fspath(out) in cmd:
             started.append(proc)
         return proc
 
@@ -313,7 +317,8 @@ def test_ffmpeg_stopped_by_ctrl_c_is_an_interrupt(tmp_path, monkeypatch):
             yield frame
 
     with pytest.raises(KeyboardInterrupt):
-        writers.write_mp4(frames(), tmp_path / "x.mp4", (64, 64), 25.0, 80.0)
+        writers.write_mp4(frames(), out, (64, 64), 25.0, 80.0)
+    assert len(started) == 1
     assert started[0].returncode is not None
 
 
