@@ -14,7 +14,7 @@ EDGE takes 8.6 s for 1024 frames on a GPU (paper, Table 4; 50 DDIM steps), i.e. 
 Full-size EDGE on a CPU takes minutes per song: with ``--measure-steps K`` (default 5 for ``full`` on the
 CPU, else all steps) only K denoising steps are run and the time is scaled to ``--steps`` (an upper bound:
 the music encoding and stitching, done once, are scaled too). ``--checkpoint`` adds a trained model (e.g.
-the packaged default ``src/choreo/assets/edge_dwm.pt``, included automatically when it exists).
+the packaged EDGE model ``src/choreo/assets/edge_dwm.pt``, included automatically when it exists).
 """
 
 from __future__ import annotations

@@ -300,10 +300,14 @@ def test_ffmpeg_stopped_by_ctrl_c_is_an_interrupt(tmp_path, monkeypatch):
     out = tmp_path / "x.mp4"
 
     def popen(cmd, *args, **kwargs):
+        # this call's encoder only (the patch is process-wide); it starts with SIGINT's default action, as from a
+        # terminal: a test run started in the background (`cmd &` in a script) hands its children SIGINT
+        # ignored, and an ignored Ctrl-C that arrives before ffmpeg installs its handler would be lost
+        ours = "pipe:0" in cmd and os.fspath(out) in cmd
+        if ours:
+            kwargs["preexec_fn"] = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
         proc = real_popen(cmd, *args, **kwargs)
-        # this call's encoder only: the patch is process-wide, and a thread another test left behind may start
-        # an encoder of its own meanwhile
-        if "pipe:0" in cmd and os.fspath(out) in cmd:
+        if ours:
             started.append(proc)
         return proc
 
