@@ -10,6 +10,11 @@ against FID_k and jitter).
     .venv/bin/python scripts/tune_sampling.py --checkpoint diffdance \\
         --settings "ssr_guidance=1.0" "ssr_guidance=1.5" "guidance=4;ssr_guidance=1.0" --seeds 0 [--out runs/tune]
 
+``--after-dance`` dances instead to the part of each song that follows its dance (Dance with Melody's songs run
+on for minutes after the excerpt a couple danced to): music of the training songs that the model never
+trained on. The real dances stay the reference (same song, same style); BAS reads the beats of the part danced
+to. It tells how a setting fares on unheard music without touching the test split.
+
 A setting is ``;``-separated ``NAME=VALUE`` pairs: ``steps``, ``guidance`` or any of the method's sampling
 options (``choreo dance --help``); the model's own values fill in the rest.
 """
@@ -48,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--dances", nargs="+", default=list(DANCES), help="training dances to tune on")
     ap.add_argument("--seconds", type=float, default=30.0, help="first seconds of every dance")
+    ap.add_argument("--after-dance", action="store_true", help="dance to the song after the dance's end")
     args = ap.parse_args(argv)
 
     from choreo.audio import load_audio
@@ -69,11 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     songs = {}
     for name in args.dances:
         real = read_motion(data / name)
-        real = real.crop(0, min(real.n_frames, int(round(args.seconds * real.fps))))
         song, start = real.meta["audio"], float(real.meta["audio_start"])
+        if args.after_dance:
+            start += real.duration + 1.0
+        real = real.crop(0, min(real.n_frames, int(round(args.seconds * real.fps))))
+        y, sr = load_audio(song, start=start, end=start + real.duration)
+        if len(y) < 0.99 * real.duration * sr:
+            raise SystemExit(f"{name}: its song has only {len(y) / sr:.1f} s after {start:.1f} s")
         songs[name] = (song, start, real.duration)
         write_motion(real, gt / f"{name}.npz")
-        y, sr = load_audio(song, start=start, end=start + real.duration)
         write_beats(music / f"{name}.beats", beat_times(y, sr))
 
     def score(folder: Path) -> dict:
