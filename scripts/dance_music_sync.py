@@ -8,7 +8,6 @@ For every dance of a split, with the beats of the song excerpt it was performed 
   on the beat scores far above its control; events with no relation to the beat score about the same on both;
 - the **tempo** of the dance (the highest autocorrelation peak of its mean joint speed, 0.25-3 s) against the song's
   (the same on the onset envelope), folded over the ratios 1, 2, 3, 1/2, 1/3, 3/2, 2/3: agreement within 8 %.
-
 - a **lag and time-scale scan**: the song's onset strength (z-scored) averaged over the foot strikes, with the
   strikes shifted by every lag in +-1 s and stretched by every factor in 0.97-1.03 (a constant sync offset or a
   frame-rate error in the data would hide an alignment from the on-beat shares above). The best score of each
@@ -128,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         hop = 256
         strength = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
         music_period = period(strength, sr / hop)
-        scan_inputs.append((strikes, (strength - strength.mean()) / (strength.std() + 1e-9)))
+        scan_inputs.append((strikes, (strength - strength.mean()) / (strength.std() + 1e-9), sr / hop))
         step = np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(axis=-1)  # mean joint displacement per frame
         dance_period = period(step, m.fps)
         bins = onset_bins(y, sr)
@@ -157,9 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     # the scan: each dance's strikes against its own song, then against the next dance's song
-    rate = 22050 / 256
     for k, row in enumerate(rows):
-        strikes, own = scan_inputs[k]
+        strikes, own, rate = scan_inputs[k]
         other = scan_inputs[(k + 1) % len(rows)][1]
         grid = alignment_scan(strikes, own, rate, lags, scales)
         i, j = np.unravel_index(np.nanargmax(grid), grid.shape)

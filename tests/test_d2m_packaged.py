@@ -12,13 +12,9 @@ import soundfile as sf
 from choreo.cli import main
 from choreo.motion.formats import read_motion, write_motion
 from choreo.packaged import default_model_name, resolve_model
+from conftest import DWM
 
-DWM = Path(__file__).resolve().parents[2] / "shared/data/dance_with_melody"
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHOREO_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def test_the_default_music_model_is_packaged_small_and_self_contained():

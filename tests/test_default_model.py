@@ -9,14 +9,11 @@ from choreo.cli import main
 from choreo.motion.formats import read_motion
 from choreo.packaged import packaged_models, resolve_model
 
+pytestmark = pytest.mark.usefixtures("private_cache")
+
 
 def default_checkpoint():
     return resolve_model(None, produces="dance")
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHOREO_CACHE", str(tmp_path / "cache"))
 
 
 def test_packaged_model_is_small_and_self_contained():

@@ -66,6 +66,12 @@ SSR_ROOTS = ("ssr", "base")
 PHASES = ("encoders", "adapter", "diffusion")
 
 
+def check_ssr_root(name: str) -> None:
+    """A ChoreoError unless ``name`` is one of :data:`SSR_ROOTS`."""
+    if name not in SSR_ROOTS:
+        raise ChoreoError(f"unknown ssr_root {name!r} (known: {', '.join(SSR_ROOTS)})")
+
+
 def timestep_weight(t: torch.Tensor, n_timesteps: int, decay: float = 0.1, kind: str = "exponential") -> torch.Tensor:
     """Weight of the geometric losses of a sample noised to timestep t (DiffDance's dynamic loss weight).
 
@@ -218,8 +224,7 @@ class DiffDanceConfig:
             raise ChoreoError("encoder_steps and adapter_steps must be >= 0")
         if not 0.0 <= cfg.ssr_aug_max <= 1.0 or not 0.0 <= cfg.noise_level <= 1.0:
             raise ChoreoError("ssr_aug_max and noise_level are fractions of the noise schedule, in 0..1")
-        if cfg.ssr_root not in SSR_ROOTS:
-            raise ChoreoError(f"unknown ssr_root {cfg.ssr_root!r} (known: {', '.join(SSR_ROOTS)})")
+        check_ssr_root(cfg.ssr_root)
         if not 0.0 < cfg.loss_decay <= 1.0:
             raise ChoreoError(f"loss_decay must be in (0, 1], got {cfg.loss_decay}")
         if not 0.0 <= cfg.encoder_dropout < 1.0:
@@ -657,8 +662,7 @@ class DiffDanceMethod(Method):
         resolve_precision(str(o["precision"]), self.device)  # validates the name
         if not 0.0 <= float(o["noise_level"]) <= 1.0:
             raise ChoreoError(f"noise_level is a fraction of the noise schedule (0..1), got {o['noise_level']}")
-        if o["ssr_root"] not in SSR_ROOTS:
-            raise ChoreoError(f"unknown ssr_root {o['ssr_root']!r} (known: {', '.join(SSR_ROOTS)})")
+        check_ssr_root(o["ssr_root"])
         return o
 
     def _check_music(self, music) -> torch.Tensor:
