@@ -48,19 +48,22 @@ def test_demo_writes_the_three_files(tmp_path):
 def test_models_lists_the_packaged_model(capsys):
     import json
 
-    assert [m.name for m in packaged_models()] == ["edge", "codec", "d2mgan", "dancerevolution", "diffdance"]
+    names = ["edge", "codec", "d2mgan", "dancerevolution", "diffdance", "diffdance_style"]
+    assert [m.name for m in packaged_models()] == names
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     assert "diffdance  (default)" in text and "makes dance with diffdance at 25 fps" in text
     assert "edge  (default)" not in text and "research use only" in text
     assert main(["models", "--json"]) == 0
-    row, codec, d2m, dr, dd = json.loads(capsys.readouterr().out)
+    row, codec, d2m, dr, dd, dds = json.loads(capsys.readouterr().out)
     assert codec["makes"] == "codec" and codec["audio_sr"] == 22050 and not codec["default"]
     assert d2m["makes"] == "music" and d2m["method"] == "d2mgan" and d2m["default"] and d2m["size_mb"] < 20
     assert dr["method"] == "dancerevolution" and dr["fps"] == 15.0 and not dr["default"] and dr["size_mb"] < 20
     assert dd["method"] == "diffdance" and dd["fps"] == 25.0 and dd["default"] and 1 < dd["size_mb"] < 20
     assert row["method"] == "edge" and row["fps"] == 25.0 and row["skeleton"] == "dwm23" and not row["default"]
     assert 1 < row["size_mb"] < 20 and "Dance with Melody" in dd["data"]
+    assert dds["method"] == "diffdance" and not dds["default"] and 1 < dds["size_mb"] < 20
+    assert dds["styles"] == ["cha-cha", "rumba", "tango", "waltz"] and dd["styles"] == [] and row["styles"] == []
 
 
 def test_choreo_load_by_name_gives_a_dance_generator():

@@ -238,7 +238,10 @@ def test_sampling_options_defaults_and_guidance():
         "ssr_steps": None,
         "noise_level": 0.05,
         "ssr_root": "ssr",
+        "style": None,
     }
+    with pytest.raises(ChoreoError, match="trained without dance styles"):
+        m.generate(music_for(20), steps=2, style="waltz")
     with pytest.raises(ChoreoError, match="sampler"):
         m.generate(music_for(20), steps=2, sampler="plms")
     with pytest.raises(ChoreoError):

@@ -15,6 +15,12 @@ padded (features mirrored at the end) and the dance cropped to the song. Silence
 
 Editing (inpainting): pass ``edit=`` one or more :class:`Edit` (continue from a seed motion,
 in-between two motions, keep the upper/lower body or any joints of a reference over any frames).
+
+Styles: a model trained with dance styles (DiffDance with ``style_cond``) dances the ``style`` option when
+given; otherwise, when the music is audio, the style choreo's music-style classifier
+(:class:`~choreo.metrics.music_style.StyleClassifier`) hears in the part of the song being danced to, if the
+model knows that style; otherwise (feature arrays) style unknown. ``meta["style"]`` and ``meta["style_from"]``
+(``given``, ``audio`` or ``unknown``) record which.
 """
 
 from __future__ import annotations
@@ -92,6 +98,37 @@ class Choreographer(TrainedModel):
             raise ChoreoError("the music gives no frames to dance to (empty, or --start past its end)")
         return feats, meta
 
+    # ---- styles -------------------------------------------------------------------------------------
+    def hear_style(self, music, seconds: float | None = None, start: float = 0.0) -> tuple[str | None, dict]:
+        """The dance style the music-style classifier hears in ``music`` (a path or ``(samples, rate)``) from
+        ``start`` for ``seconds``, if this model knows it: ``(name or None, {style: probability})``.
+        Feature arrays carry no audio: ``(None, {})``."""
+        styles = tuple(getattr(self.method, "styles", ()) or ())
+        if not styles:
+            return None, {}
+        end = None if seconds is None else start + seconds
+        if isinstance(music, (str, os.PathLike)):
+            from choreo.audio.io import load_audio
+
+            y, sr = load_audio(music, start=start, end=end)
+        elif isinstance(music, tuple) and len(music) == 2:
+            from choreo.audio.io import mono_samples
+
+            sr = int(music[1])
+            y = np.asarray(music[0], np.float32)
+            if y.ndim == 2:  # as features() reads it
+                y = y.mean(axis=1) if y.shape[1] <= 8 else y.mean(axis=0)
+            y = mono_samples(y)
+            y = y[int(round(start * sr)) : None if end is None else int(round(end * sr))]
+        else:
+            return None, {}
+        from choreo.metrics.music_style import StyleClassifier
+
+        clf = StyleClassifier.load()
+        name, p = clf.classify(y, sr)
+        probs = {c: round(float(q), 4) for c, q in zip(clf.classes, p, strict=True)}
+        return (name if name in styles else None), probs
+
     # ---- dancing ------------------------------------------------------------------------------------
     def dance(
         self,
@@ -135,6 +172,14 @@ class Choreographer(TrainedModel):
         if "steps" in settings and int(settings["steps"]) < 1:
             raise ChoreoError(f"--steps must be at least 1, got {settings['steps']}")
         feats, meta = self.features(music, seconds, start)
+        if "style" in settings:
+            if settings["style"] is not None:
+                meta["style_from"] = "given"
+            else:
+                settings["style"], probs = self.hear_style(music, len(feats) / self.fps, start)
+                meta["style_from"] = "audio" if settings["style"] is not None else "unknown"
+                if probs:
+                    meta["style_probabilities"] = probs
         constraint = None
         if edit is not None and (not isinstance(edit, Sequence) or len(edit) > 0):
             constraint = build_constraint(edit, self.representation, self.fps, len(feats))

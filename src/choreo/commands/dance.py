@@ -62,6 +62,10 @@ def add_parser(sub) -> None:
         help="network precision (default: the model's; auto = bf16 where the processor computes it natively)",
     )
     p.add_argument(
+        "--style",
+        help="dance style, for a model that knows styles (default: the style heard in the song, if it knows it)",
+    )
+    p.add_argument(
         "--format", default=DEFAULT_FORMATS, help=f"outputs among {','.join(FORMATS)} (default {DEFAULT_FORMATS})"
     )
     p.add_argument("--edit-from", metavar="MOTION", help="reference motion for editing (any format choreo reads)")
@@ -185,6 +189,7 @@ def dance_one(choreographer, song: Path, out_dir: Path, formats: list[str], edit
         sampler=args.sampler,
         eta=args.eta,
         precision=args.precision,
+        style=args.style,
         progress=not args.no_progress,
         foot_lock=not args.no_foot_lock,
     )

@@ -20,7 +20,8 @@ def add_parser(sub) -> None:
 
 
 def describe() -> list[dict]:
-    """One dict per packaged model: name, default, makes, method, fps, skeleton, features, size, data, licence."""
+    """One dict per packaged model: name, default, makes, method, fps, skeleton, features, styles (the ones
+    ``--style`` takes; empty for a model that takes none), size, data, licence."""
     from choreo.checkpoint import load_checkpoint
     from choreo.packaged import default_model_name, packaged_models
 
@@ -30,6 +31,9 @@ def describe() -> list[dict]:
         spec = state.get("spec") or {}
         skeleton = (spec.get("skeleton") or {}).get("skeleton_name")
         produces = state.get("produces", "dance")
+        model_cfg = (state.get("config") or {}).get("model") or {}
+        takes_style = state.get("method") == "d2mgan" or bool(model_cfg.get("style_cond"))
+        styles = [str(x) for x in (spec.get("styles") or ())] if takes_style else []
         try:
             default = default_model_name(produces) == m.name
         except Exception:  # noqa: BLE001 - no default of that kind
@@ -45,6 +49,7 @@ def describe() -> list[dict]:
                 "representation": spec.get("representation"),
                 "features": spec.get("feature_set"),
                 "audio_sr": spec.get("audio_sr"),
+                "styles": styles,
                 "size_mb": round(m.path.stat().st_size / 1e6, 1),
                 "data": m.data,
                 "licence": m.licence,
@@ -73,6 +78,8 @@ def run(args) -> int:
         else:  # an audio model (a codec): no motion side
             what = f"audio at {r['audio_sr']} Hz"
         print(f"  makes {r['makes']} with {r['method']} {what}, {r['size_mb']} MB")
+        if r["styles"]:
+            print(f"  styles (--style): {', '.join(r['styles'])}")
         print(f"  data: {r['data']}")
         print(f"  licence of the data: {r['licence']}")
     return 0

@@ -13,7 +13,10 @@ an x0-predicting transformer over motion frames conditioned on the per-frame mus
 Conditioning (``conditioning="add"``, the paper's): the music embedding of frame i, projected to the width,
 is added to the timestep embedding (and the level embedding), ``c_i = W e_i + emb(t) [+ emb(s)]``; the sum is
 added to the input tokens and modulates every block per frame (DiT's adaLN-Zero, with a per-frame rather than
-a per-sample vector). ``conditioning="cross"`` is the alternative the issue allows: EDGE's FiLM decoder layers
+a per-sample vector). A stage built with ``style_channels`` > 0 also takes a dance style: the condition then
+carries, after the E embedding channels, a one-hot style code (the last code: style unknown), whose
+projection is added to every frame's music token, so that windowing and frame-rate changes treat it as
+they treat the embedding. ``conditioning="cross"`` is the alternative the issue allows: EDGE's FiLM decoder layers
 (:class:`~choreo.models.denoiser.FiLMDecoderLayer`), cross-attending to the projected embedding sequence, with
 ``emb(t) [+ emb(s)]`` plus the pooled embedding as the FiLM vector. A learned null embedding replaces the
 music for classifier-free guidance in either case.
@@ -172,6 +175,7 @@ class StageDenoiser(nn.Module):
         low_dim: channels of the low-rate condition concatenated to the input (C for the SSR stage, 0 for base).
         conditioning: ``add`` (the paper's, see the module docstring) or ``cross`` (EDGE's cross-attention).
         rotary_theta: base of the rotary position frequencies.
+        style_channels: trailing one-hot style channels of the condition after its ``cond_dim`` (0: none).
     """
 
     def __init__(
@@ -186,6 +190,7 @@ class StageDenoiser(nn.Module):
         low_dim: int = 0,
         conditioning: str = "add",
         rotary_theta: float = 10000.0,
+        style_channels: int = 0,
     ):
         super().__init__()
         if conditioning not in CONDITIONING:
@@ -197,6 +202,8 @@ class StageDenoiser(nn.Module):
         self.input_proj = nn.Linear(motion_dim + low_dim, width)
         self.cond_norm = nn.LayerNorm(cond_dim)
         self.cond_proj = nn.Linear(cond_dim, width)
+        self.cond_dim, self.style_channels = int(cond_dim), int(style_channels)
+        self.style_proj = nn.Linear(self.style_channels, width, bias=False) if self.style_channels else None
         self.null_cond = nn.Parameter(torch.randn(1, 1, width) * 0.02)
         self.time_mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.Mish(), nn.Linear(4 * width, width))
         self.level_mlp = (
@@ -221,8 +228,14 @@ class StageDenoiser(nn.Module):
         return mlp(timestep_embedding(t, self.width))
 
     def music_tokens(self, cond: torch.Tensor) -> torch.Tensor:
-        """(B, T, E) music embedding -> (B, T, D) projected tokens."""
-        return self.cond_proj(self.cond_norm(cond))
+        """(B, T, E [+ S]) music embedding [and one-hot style] -> (B, T, D) projected tokens."""
+        want = self.cond_dim + self.style_channels
+        if cond.shape[-1] != want:
+            raise ChoreoError(f"this stage's condition has {want} channels per frame, got {cond.shape[-1]}")
+        tokens = self.cond_proj(self.cond_norm(cond[..., : self.cond_dim]))
+        if self.style_proj is not None:
+            tokens = tokens + self.style_proj(cond[..., self.cond_dim :].to(tokens.dtype))
+        return tokens
 
     def _check_low(self, low: torch.Tensor | None, level) -> None:
         if (self.low_dim > 0) != (low is not None) or (low is not None and level is None):
@@ -275,8 +288,8 @@ class StageDenoiser(nn.Module):
 
         Args:
             x: (B, T, C) noisy motion at timesteps ``t`` (B,) int.
-            cond: (B, T, E) music embedding, frame-aligned with ``x``.
-            keep: (B,) bool, False where the music is replaced by the null embedding (condition dropout).
+            cond: (B, T, E) music embedding, frame-aligned with ``x`` (E + S channels with a style code).
+            keep: (B,) bool, False where the music (and style) is replaced by the null embedding (condition dropout).
             low: (B, T, C) noised, upsampled low-rate dance (SSR stage only); level: (B,) int its noise level s.
         Returns:
             (B, T, C) predicted clean motion.

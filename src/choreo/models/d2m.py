@@ -41,7 +41,7 @@ from torch import nn
 
 from choreo.errors import ChoreoError
 from choreo.models.codec import AudioCodec, build_audio_codec
-from choreo.models.method import Method, Optimization, config_from_dict
+from choreo.models.method import Method, Optimization, config_from_dict, style_index
 from choreo.models.motion_rhythm import N_DESCRIPTORS, motion_rhythm
 from choreo.models.pulse import (
     beat_accent,
@@ -621,15 +621,7 @@ class D2MGANMethod(Method):
 
     # ---- sampling ------------------------------------------------------------------------------------
     def _style_index(self, style: str | int | None) -> int:
-        if style is None or style == "":
-            return -1
-        if not self.styles:
-            raise ChoreoError("this model was trained without style labels: it takes no style")
-        if isinstance(style, (int, np.integer)) and 0 <= int(style) < len(self.styles):
-            return int(style)
-        if str(style) in self.styles:
-            return self.styles.index(str(style))
-        raise ChoreoError(f"unknown style {style!r} (this model knows: {', '.join(self.styles)})")
+        return style_index(self.styles, style, unknown=-1)
 
     @torch.inference_mode()
     def latents(

@@ -8,6 +8,7 @@
   trained with InfoNCE against the frozen motion encoder (stage 2);
 - ``base`` (:class:`~choreo.models.cascade.StageDenoiser`): diffusion over the dance at the low frame rate
   ``low_fps`` (the data's ``motion@<low_fps>``, paper 15 fps) over the long training window (paper 20 s);
+  with ``style_cond`` (choreo's addition) it also takes the dance style as a one-hot code beside the music;
 - ``ssr``: sequence super-resolution diffusion at the full rate, conditioned on the low-rate dance
   (channel-concatenated, noised to a conditioning-augmentation level s that is an input).
 
@@ -31,6 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from choreo.errors import ChoreoError
 from choreo.models.align import (
@@ -56,7 +58,7 @@ from choreo.models.diffusion import SAMPLERS, GaussianDiffusion, guidance_ramp, 
 from choreo.models.edge import _non_contact_channels, geometric_terms, make_blend
 from choreo.models.editing import Constraint
 from choreo.models.longform import pad_frames, plan_windows, stitch
-from choreo.models.method import Method, Optimization, config_from_dict
+from choreo.models.method import Method, Optimization, config_from_dict, style_index
 from choreo.models.precision import autocast as network_precision
 from choreo.models.precision import resolve as resolve_precision
 
@@ -133,6 +135,11 @@ class DiffDanceConfig:
             the SSR one (paper 12 layers, width 768, 6 heads for both); dropout: both (paper 0.1).
         n_timesteps, schedule, cosine_s: the diffusion of both stages.
         cond_dropout: probability of training with the null music (paper 10 %).
+        style_cond: the base stage also takes the dance style (not in the paper; choreo's, MODEL_CARD.md):
+            a one-hot code beside the music embedding, from ``data.style_labels`` in training. At sampling the
+            style is the ``style`` option, else what :class:`~choreo.metrics.music_style.StyleClassifier`
+            hears in the song (``choreo.generate``), else unknown. style_dropout: probability of training a
+            window with its style unknown (independent of ``cond_dropout``), so that unknown is a style too.
         ssr_aug_max: the SSR's conditioning augmentation draws s uniformly in 0 .. ssr_aug_max (T - 1) in
             training (a fraction of the SSR's noise schedule).
         loss_x0, loss_vel, loss_fk, loss_foot: loss weights (paper: 1.0 for every geometric loss).
@@ -142,6 +149,7 @@ class DiffDanceConfig:
         precision: the networks' precision at sampling, ``fp32``, ``bf16`` or ``auto`` (:mod:`choreo.models.precision`).
         ssr_guidance, ssr_steps: the SSR stage's (None: the base stage's).
         noise_level: s at sampling, a fraction of the SSR schedule (0: the base output as it is).
+        style: the style to dance (a name the model knows; None: from the song, else unknown).
         ssr_root: where the full-rate dance's root travel (the ``+rootvel`` horizontal displacements) comes
             from: ``ssr`` (the SSR's output, as published) or ``base`` (the base stage's, upsampled linearly; the
             SSR then refines the body and the root height). An undertrained SSR can lose the travel of a base
@@ -190,6 +198,8 @@ class DiffDanceConfig:
     schedule: str = "cosine"
     cosine_s: float = 0.008
     cond_dropout: float = 0.1
+    style_cond: bool = False
+    style_dropout: float = 0.1
     ssr_aug_max: float = 0.5
     loss_x0: float = 1.0
     loss_vel: float = 1.0
@@ -207,6 +217,7 @@ class DiffDanceConfig:
     ssr_steps: int | None = None
     noise_level: float = 0.05
     ssr_root: str = "ssr"
+    style: str | None = None
     chunk_windows: int = 16
     rotary_theta: float = 10000.0
 
@@ -232,6 +243,8 @@ class DiffDanceConfig:
         amounts = (cfg.music_noise, cfg.music_shift, cfg.music_gain, cfg.motion_noise)
         if min(amounts) < 0:
             raise ChoreoError("music_noise, music_shift, music_gain and motion_noise must be >= 0")
+        if not 0.0 <= cfg.style_dropout <= 1.0:
+            raise ChoreoError(f"style_dropout is a probability, got {cfg.style_dropout}")
         if min(cfg.clip_nce, cfg.frame_nce) < 0 or cfg.clip_nce + cfg.frame_nce <= 0:
             raise ChoreoError("clip_nce and frame_nce must be >= 0, and not both 0")
         return cfg
@@ -297,6 +310,7 @@ class DiffDanceMethod(Method):
         "ssr_steps",
         "noise_level",
         "ssr_root",
+        "style",
     )
 
     def __init__(self, config: DiffDanceConfig, spec):
@@ -326,6 +340,14 @@ class DiffDanceMethod(Method):
         self.ssr_window = int(max(2, config.ssr_window))
         self.clip_frames = max(2, min(W, int(round(config.clip_seconds * self.fps))))
         C, E = rep.dim, int(config.embed_dim)
+        self.styles: tuple[str, ...] = tuple(str(s) for s in (getattr(spec, "styles", None) or ()))
+        if config.style_cond and not self.styles:
+            raise ChoreoError(
+                "style_cond needs style labels: set data.style_labels: true, with a data folder whose sequence "
+                "names tell their styles (Dance with Melody, AIST++)"
+            )
+        if not config.style_cond:
+            self.styles = ()
 
         self.music_encoder = SequenceEncoder(
             self.feature_dim,
@@ -352,6 +374,7 @@ class DiffDanceMethod(Method):
             0,
             config.conditioning,
             config.rotary_theta,
+            len(self.styles) + 1 if self.styles else 0,
         )
         self.ssr = StageDenoiser(
             C,
@@ -506,7 +529,12 @@ class DiffDanceMethod(Method):
             raise ChoreoError(
                 f"the batches lack {self.low_key!r}: set data.extra_fps: [{self.low_fps:g}] in the config"
             )
-        loss, terms = self._diffusion_loss(x, music, batch[self.low_key].to(dev, torch.float32), seeds)
+        style = None
+        if self.styles:
+            if "style" not in batch:
+                raise ChoreoError("this model takes dance styles: the batches lack 'style' (data.style_labels: true)")
+            style = self._train_styles(batch["style"], seeds)
+        loss, terms = self._diffusion_loss(x, music, batch[self.low_key].to(dev, torch.float32), seeds, style)
         logs.update(terms)
         return loss, logs
 
@@ -582,8 +610,36 @@ class DiffDanceMethod(Method):
                 f"training stride a multiple of {self.factor} frames (data.stride_seconds x fps)"
             )
 
+    # ---- styles ------------------------------------------------------------------------------------------
+    def _train_styles(self, labels: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
+        """(B,) style labels (-1: unknown) -> (B,) indices, each made unknown with probability style_dropout
+        (its own draw per sample, so that turning styles on leaves every other random number as it was)."""
+        unknown = len(self.styles)
+        lab = labels.reshape(-1).long().cpu()
+        lab = torch.where((lab < 0) | (lab >= unknown), torch.full_like(lab, unknown), lab)
+        drop = torch.cat([torch.rand(1, generator=g) < self.config.style_dropout for g in _sample_generators(seeds, 3)])
+        return torch.where(drop, torch.full_like(lab, unknown), lab).to(self.device)
+
+    def style_index(self, style: str | int | None) -> int:
+        """A style's index for this model (None or "": unknown, ``len(styles)``); a ChoreoError for a style it
+        does not know (:func:`~choreo.models.method.style_index`)."""
+        return style_index(self.styles, style, unknown=len(self.styles))
+
+    def _with_style(self, cond: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+        """(B, T, E) base condition -> (B, T, E + S + 1) with each sample's one-hot style (index S: unknown);
+        unchanged for a model without styles."""
+        if not self.styles:
+            return cond
+        code = F.one_hot(style.long(), len(self.styles) + 1).to(cond.dtype)  # (B, S + 1)
+        return torch.cat((cond, code[:, None, :].expand(-1, cond.shape[1], -1)), dim=-1)
+
     def _diffusion_loss(
-        self, x: torch.Tensor, music: torch.Tensor, low: torch.Tensor, seeds: torch.Tensor
+        self,
+        x: torch.Tensor,
+        music: torch.Tensor,
+        low: torch.Tensor,
+        seeds: torch.Tensor,
+        style: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict]:
         """Base and SSR losses per sample on the same windows (the encoders and adapter frozen)."""
         cfg, r, T = self.config, self.factor, self.config.n_timesteps
@@ -611,7 +667,7 @@ class DiffDanceMethod(Method):
         with torch.no_grad(), _eval_mode(self.music_encoder, self.adapter):  # as at sampling: no dropout
             emb = self.embed_music(music)  # (B, W, E)
         # base stage: the low-rate dance over the whole window
-        cond_b = decimate(emb, r, Wl)
+        cond_b = self._with_style(decimate(emb, r, Wl), style)
         pred_b = self.base(self.diffusion.q_sample(x_low, t_b, noise_b), t_b, cond_b, keep_b)
         terms_b = self._terms(pred_b, x_low, self._stage_to_real)
         # SSR stage: a crop of the full-rate window, given the upsampled, noised low-rate dance
@@ -696,6 +752,7 @@ class DiffDanceMethod(Method):
         ssr_steps: int | None = None,
         noise_level: float | None = None,
         ssr_root: str | None = None,
+        style: str | int | None = None,
         chunk_windows: int | None = None,
         ramp: bool | None = None,
         coupled: bool = True,
@@ -718,6 +775,8 @@ class DiffDanceMethod(Method):
                 from (seed, stage, window).
             guidance, steps, sampler, eta, precision, ssr_guidance, ssr_steps, noise_level, ssr_root: sampling options
                 (defaults from the config).
+            style: the dance style of the base stage (a model with ``styles``; None: unknown). Guidance
+                weighs music and style together against neither.
             chunk_windows: most windows per batched forward (default the config's).
             ramp: ramp the guidance from 0 to w over the first half of the steps (default: when a stage has
                 more than one coupled window, as EDGE does).
@@ -733,7 +792,9 @@ class DiffDanceMethod(Method):
             ssr_steps=ssr_steps,
             noise_level=noise_level,
             ssr_root=ssr_root,
+            style=style,
         )
+        style_idx = self.style_index(o["style"])
         m = self._check_music(music)
         L, C, r = m.shape[0], self.representation.dim, self.factor
         if constraint is not None and constraint.known.shape != (L, C):
@@ -745,7 +806,8 @@ class DiffDanceMethod(Method):
         full = max(r * (base_plan.padded_frames - 1) + 1, ssr_plan.padded_frames)
         feats = torch.as_tensor(pad_frames(m.cpu().numpy(), full), device=self.device)
         emb = self.embed_music(feats[None])[0]  # (full, E)
-        cond_low = decimate(emb[None], r, base_plan.padded_frames)[0]
+        cond_low = decimate(emb[None], r, base_plan.padded_frames)
+        cond_low = self._with_style(cond_low, torch.full((1,), style_idx, device=self.device))[0]
 
         known = mask = known_low = mask_low = None
         if constraint is not None and constraint.mask.any():
@@ -843,7 +905,7 @@ class DiffDanceMethod(Method):
         """A dance of any length for one song: (L, F) features at the model fps -> (L, C) real units.
 
         ``settings``: the sampling options (guidance, steps, sampler, eta, precision, ssr_guidance, ssr_steps,
-        noise_level, ssr_root) and ``chunk_windows``, ``ramp``, ``coupled`` (see :meth:`cascade`).
+        noise_level, ssr_root, style) and ``chunk_windows``, ``ramp``, ``coupled`` (see :meth:`cascade`).
         """
         return self.cascade(music, seed=seed, constraint=constraint, progress=progress, **settings).motion
 

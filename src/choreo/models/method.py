@@ -22,6 +22,7 @@ seed, progress, **options) -> (samples,)`` at ``sample_rate``).
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -32,6 +33,21 @@ from torch import nn
 from choreo.errors import ChoreoError
 
 C = TypeVar("C")
+
+
+def style_index(styles: Sequence[str], style: str | int | None, unknown: int) -> int:
+    """A dance style's index among a model's ``styles``: None or "" gives ``unknown``; a name or index the model
+    knows gives its index; anything else (or any style for a model without styles) is a ChoreoError that says
+    which styles it knows."""
+    if style is None or style == "":
+        return unknown
+    if not styles:
+        raise ChoreoError("this model was trained without dance styles: it takes no style")
+    if isinstance(style, numbers.Integral) and not isinstance(style, bool) and 0 <= int(style) < len(styles):
+        return int(style)
+    if str(style) in styles:
+        return list(styles).index(str(style))
+    raise ChoreoError(f"unknown style {style!r} (this model knows: {', '.join(styles)})")
 
 
 def config_from_dict(cls: type[C], d: dict | None, what: str) -> C:
