@@ -20,19 +20,25 @@ SEQS = ["DANCE_W_22", "DANCE_W_24"]
 STYLES = ["cha-cha", "rumba", "tango", "waltz"]
 
 
+def _styled_args(root, data_dir, run) -> list[str]:
+    """``choreo train`` with the bundled diffdance_tiny config plus style labels and ``style_cond``, on two
+    short waltzes (half the windows trained with the style unknown)."""
+    path = root / "tiny_style.yaml"
+    if not path.exists():
+        cfg = yaml.safe_load(resolve_config_path("diffdance_tiny").read_text())
+        cfg["data"].update(sequences=SEQS, style_labels=True)
+        cfg["model"].update(style_cond=True, style_dropout=0.5)
+        path.write_text(yaml.safe_dump(cfg))
+    argv = ["train", "--method", "diffdance", "--config", str(path), "--data", str(data_dir / "dance_with_melody")]
+    return [*argv, "--out", str(run), "--cache-dir", str(root / "cache"), "--device", "cpu", "--no-progress"]
+
+
 @pytest.fixture(scope="module")
 def styled_run(tmp_path_factory, data_dir):
-    """The bundled diffdance_tiny config with style labels and ``style_cond``, 3 steps on two short waltzes."""
-    cfg = yaml.safe_load(resolve_config_path("diffdance_tiny").read_text())
-    cfg["data"].update(sequences=SEQS, style_labels=True)
-    cfg["model"].update(style_cond=True, style_dropout=0.5)
+    """3 steps of the styled tiny config: encoders, adapter, then base + SSR."""
     root = tmp_path_factory.mktemp("styled")
-    path = root / "tiny_style.yaml"
-    path.write_text(yaml.safe_dump(cfg))
     run = root / "run"
-    argv = ["train", "--method", "diffdance", "--config", str(path), "--data", str(data_dir / "dance_with_melody")]
-    argv += ["--out", str(run), "--cache-dir", str(root / "cache"), "--device", "cpu", "--no-progress", "--steps", "3"]
-    assert cli_main(argv) == 0
+    assert cli_main([*_styled_args(root, data_dir, run), "--steps", "3"]) == 0
     return run
 
 
@@ -44,6 +50,20 @@ def test_a_styled_run_saves_its_styles_and_a_style_projection(styled_run):
     assert tuple(base["style_proj.weight"].shape) == (32, len(STYLES) + 1)  # width 32; the last code: unknown
     rows = read_log(styled_run / "log.csv")
     assert rows[-1]["stage"] == 2.0 and np.isfinite(rows[-1]["base_x0"]) and np.isfinite(rows[-1]["loss"])
+
+
+def test_a_styled_run_resumes_exactly(data_dir, tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert cli_main([*_styled_args(tmp_path, data_dir, straight), "--steps", "5"]) == 0
+    assert cli_main([*_styled_args(tmp_path, data_dir, split), "--steps", "5", "--stop-at", "3"]) == 0
+    assert cli_main(["train", "--out", str(split), "--resume", "--steps", "5", "--no-progress"]) == 0
+    a, b = ck.load_checkpoint(straight), ck.load_checkpoint(split)
+    assert a["step"] == b["step"] == 5
+    for comp, sd in a["ema"].items():
+        for k, v in sd.items():
+            torch.testing.assert_close(b["ema"][comp][k], v, rtol=0, atol=0, msg=f"{comp}.{k}")
+    la, lb = read_log(straight / "log.csv"), read_log(split / "log.csv")
+    np.testing.assert_array_equal([r["loss"] for r in lb], [r["loss"] for r in la])
 
 
 def test_the_style_reaches_the_dance_and_is_recorded(styled_run, data_dir):

@@ -33,6 +33,8 @@ class DataConfig:
         style_labels: batches also carry each window's dance style as ``style`` (B,) int64, an index into the
             spec's ``styles`` (the names :func:`choreo.data.sources.style_of` reads from sequence names:
             Dance with Melody's C/R/T/W, AIST++'s genre codes); -1 where a name tells none.
+        normalizer: how motion channels are scaled for the model (:mod:`choreo.data.normalizer`): ``minmax``
+            (to [-1, 1], EDGE's) or ``standard`` (zero mean, unit standard deviation per channel).
     """
 
     path: str = ""
@@ -51,6 +53,7 @@ class DataConfig:
     extra_fps: list[float] = field(default_factory=list)
     audio_sr: int = 0
     style_labels: bool = False
+    normalizer: str = "minmax"
 
     @property
     def window_frames(self) -> int:

@@ -73,7 +73,7 @@ def _cache_key(cfg: DataConfig, kind: str, split: str, items: list[Item]) -> str
     d = asdict(cfg)
     for k in (
         "path", "cache_dir", "window_seconds", "stride_seconds", "sequences", "exclude_sequences", "max_sequences",
-        "style_labels",
+        "style_labels", "normalizer",
     ):  # fmt: skip
         d.pop(k)  # windows are cut on load; the item list below covers the selection
     d.update(
@@ -373,6 +373,7 @@ def build_dataset(
         extra_motions=extra,
         audio=[r["audio"] for r in results] if cfg.audio_sr > 0 else None,
         audio_sr=cfg.audio_sr,
+        normalizer_kind=cfg.normalizer,
         **_style_labels(cfg, kind, names),
     )
     ds.kind, ds.split = kind, split

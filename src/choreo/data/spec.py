@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from choreo.data.normalizer import MinMaxNormalizer
+from choreo.data.normalizer import MinMaxNormalizer, StandardNormalizer, normalizer_from_state_dict
 from choreo.data.representation import Representation, get_representation
 from choreo.motion.skeleton import Skeleton
 
@@ -34,7 +34,7 @@ class DataSpec:
     """
 
     representation: Representation | None = None
-    normalizer: MinMaxNormalizer | None = None
+    normalizer: MinMaxNormalizer | StandardNormalizer | None = None
     feature_dim: int = 0
     feature_set: str = ""
     fps: float = 30.0
@@ -73,7 +73,7 @@ class DataSpec:
             if "mirror_pairs" in sk:
                 sk["mirror_pairs"] = sk["mirror_pairs"].reshape(-1, 2).astype(np.int64)
             rep = get_representation(str(d["representation"]), Skeleton.from_arrays(sk), float(d["contact_speed"]))
-        norm = MinMaxNormalizer.from_state_dict(d["normalizer"]) if d.get("normalizer") is not None else None
+        norm = normalizer_from_state_dict(d["normalizer"]) if d.get("normalizer") is not None else None
         return cls(
             representation=rep,
             normalizer=norm,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from choreo.data.normalizer import MinMaxNormalizer
+from choreo.data.normalizer import MinMaxNormalizer, StandardNormalizer, make_normalizer
 from choreo.errors import ChoreoError
 
 
@@ -68,7 +68,8 @@ class WindowDataset:
         window_frames: window length W in frames.
         stride_frames: hop between window starts.
         representation: the motion representation (``choreo.data.representation``) or None.
-        normalizer: a fitted normaliser, or None to fit one on all the motions given.
+        normalizer: a fitted normaliser, or None to fit one of ``normalizer_kind`` (``minmax`` or ``standard``)
+            on all the motions given.
         feature_set: the music feature set's name.
         fps: frames per second of motions and music.
         names: per-sequence names; mirrored: per-sequence flags (for reports).
@@ -91,7 +92,8 @@ class WindowDataset:
         stride_frames: int,
         *,
         representation=None,
-        normalizer: MinMaxNormalizer | None = None,
+        normalizer: MinMaxNormalizer | StandardNormalizer | None = None,
+        normalizer_kind: str = "minmax",
         feature_set: str = "",
         fps: float = 30.0,
         names: Sequence[str] | None = None,
@@ -122,7 +124,7 @@ class WindowDataset:
         ]
 
         raw = np.concatenate([np.asarray(m, np.float32) for m in motions], axis=0)
-        self.normalizer = normalizer if normalizer is not None else MinMaxNormalizer().fit(raw)
+        self.normalizer = normalizer if normalizer is not None else make_normalizer(normalizer_kind).fit(raw)
         self._raw = {"motion": torch.from_numpy(raw)}
         for r, seqs in extra_motions.items():
             if len(seqs) != len(motions):
@@ -180,7 +182,7 @@ class WindowDataset:
     def _normalise(self, raw: torch.Tensor) -> torch.Tensor:
         return self.normalizer.normalize(raw.double()).float()
 
-    def set_normalizer(self, normalizer: MinMaxNormalizer) -> None:
+    def set_normalizer(self, normalizer: MinMaxNormalizer | StandardNormalizer) -> None:
         """Use other statistics (e.g. a resumed run's) and re-normalise the stored frames."""
         self.normalizer = normalizer
         for key, raw in self._raw.items():

@@ -384,6 +384,7 @@ def sample_windows(
     chunk_windows: int = 16,
     coupled: bool = True,
     on_step: Callable[[], None] | None = None,
+    clip: bool | tuple[torch.Tensor, torch.Tensor] = True,
 ) -> torch.Tensor:
     """Denoise every window of ``plan`` for one stage; returns the clean windows (N, W, dim), normalised.
 
@@ -399,6 +400,7 @@ def sample_windows(
         weights: guidance weight per step; steps, sampler, eta: the reverse process.
         low, level: (P, C) noised low-rate condition and its level (SSR stage).
         known, mask: (P, C) inpainting reference (normalised) and where it holds.
+        clip: the x0 clamp (:func:`~choreo.models.diffusion.clip_bounds`).
     """
     N, W = plan.n_windows, plan.window
     out = torch.empty(N, W, dim, device=cond.device)
@@ -437,7 +439,7 @@ def sample_windows(
             eta,
             gens,
             post if needs_post else None,
-            True,
+            clip,
             on_step,
         )
         lead = trail if couple_plan is not None else None

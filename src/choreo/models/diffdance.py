@@ -54,7 +54,7 @@ from choreo.models.cascade import (
     sample_windows,
     upsample,
 )
-from choreo.models.diffusion import SAMPLERS, GaussianDiffusion, guidance_ramp, randn_like
+from choreo.models.diffusion import SAMPLERS, GaussianDiffusion, clip_bounds, guidance_ramp, randn_like
 from choreo.models.edge import _non_contact_channels, geometric_terms, make_blend
 from choreo.models.editing import Constraint
 from choreo.models.longform import pad_frames, plan_windows, stitch
@@ -838,6 +838,7 @@ class DiffDanceMethod(Method):
             use = (plan.n_windows > 1 and coupled) if ramp is None else ramp
             return guidance_ramp(w, n_steps) if use else [w] * n_steps
 
+        clip = clip_bounds(self.normalizer, self.device)
         with network_precision(str(o["precision"]), self.device):
             low_w = sample_windows(
                 self.base,
@@ -855,6 +856,7 @@ class DiffDanceMethod(Method):
                 chunk_windows=chunk,
                 coupled=coupled,
                 on_step=bar.update,
+                clip=clip,
             )
             stage_real = stitch(self._denormalize(low_w), base_plan, blend)  # (n_low, C), stage units
             if mask_low is not None:
@@ -881,6 +883,7 @@ class DiffDanceMethod(Method):
                 chunk_windows=chunk,
                 coupled=coupled,
                 on_step=bar.update,
+                clip=clip,
             )
         bar.close()
         motion = stitch(self._denormalize(out), ssr_plan, blend)

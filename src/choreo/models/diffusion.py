@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 
 from choreo.errors import ChoreoError
@@ -66,6 +67,16 @@ def guidance_ramp(weight: float, steps: int) -> list[float]:
     if steps <= 1:
         return [float(weight)] * steps
     return [min(2.0 * weight * i / (steps - 1), float(weight)) for i in range(steps)]
+
+
+def clip_bounds(normalizer, device: torch.device | str = "cpu") -> bool | tuple[torch.Tensor, torch.Tensor]:
+    """The x0 clamp for data scaled by ``normalizer``: True ([-1, 1]) for min-max scaling, else its fitted data's
+    normalised per-channel ``(lo, hi)`` (C,) tensors, for :meth:`GaussianDiffusion.sample_loop`'s ``clip``."""
+    lo, hi = normalizer.bounds()
+    if np.ndim(lo) == 0 and float(lo) == -1.0 and float(hi) == 1.0:
+        return True
+    as_t = lambda a: torch.as_tensor(np.asarray(a, np.float32), device=device)  # noqa: E731
+    return as_t(lo), as_t(hi)
 
 
 class GaussianDiffusion:
@@ -233,7 +244,7 @@ class GaussianDiffusion:
         eta: float = 1.0,
         generator: Noise = None,
         post_step: Callable[[torch.Tensor, int, int], torch.Tensor] | None = None,
-        clip: bool = True,
+        clip: bool | tuple[torch.Tensor, torch.Tensor] = True,
         on_step: Callable[[], None] | None = None,
     ) -> torch.Tensor:
         """Run the reverse process from ``x`` (pure noise at ``T-1``) to a clean sample.
@@ -247,7 +258,8 @@ class GaussianDiffusion:
             generator: source of the per-step noise, one generator or one per row (see :func:`randn_like`).
             post_step: ``(x_{t_next}, t_next, step_index) -> x`` applied after every step (inpainting,
                 long-form window coupling); ``t_next = -1`` after the last step.
-            clip: clamp the predicted x0 to [-1, 1] (the data are normalised to that range).
+            clip: clamp the predicted x0 to [-1, 1] (min-max normalised data), or to per-channel ``(lo, hi)``
+                (C,) bounds (:func:`clip_bounds`), or not at all (False).
             on_step: called once per step (progress bars).
         """
         if sampler not in SAMPLERS:
@@ -257,8 +269,10 @@ class GaussianDiffusion:
         for i, t in enumerate(plan):
             t_next = plan[i + 1] if i + 1 < len(plan) else -1
             x0 = model_fn(x, t, i)
-            if clip:
+            if clip is True:
                 x0 = x0.clamp(-1.0, 1.0)
+            elif clip is not False and clip is not None:
+                x0 = torch.minimum(torch.maximum(x0, clip[0].to(x0.dtype)), clip[1].to(x0.dtype))
             noise = None
             if t_next >= 0 and (sampler == "ddpm" or eta > 0):
                 noise = randn_like(x, generator)

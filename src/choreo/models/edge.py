@@ -20,7 +20,7 @@ import torch
 
 from choreo.errors import ChoreoError
 from choreo.models.denoiser import EdgeDenoiser, SamplingContext
-from choreo.models.diffusion import SAMPLERS, GaussianDiffusion, guidance_ramp, guided, randn_like
+from choreo.models.diffusion import SAMPLERS, GaussianDiffusion, clip_bounds, guidance_ramp, guided, randn_like
 from choreo.models.editing import Constraint
 from choreo.models.longform import (
     WindowPlan,
@@ -358,7 +358,15 @@ class EdgeMethod(Method):
 
         post_fn = post if (mask is not None or plan is not None) else None
         out = diffusion.sample_loop(
-            self._denoise_fn(ctx, weights), x, steps, sampler, eta, generators, post_fn, True, on_step
+            self._denoise_fn(ctx, weights),
+            x,
+            steps,
+            sampler,
+            eta,
+            generators,
+            post_fn,
+            clip_bounds(self.normalizer, self.device),
+            on_step,
         )
         return out, trail
 

@@ -182,9 +182,9 @@ class Trainer:
         if len(ds) == 0:
             raise ChoreoError("the training set has no windows (sequences shorter than one window?)", cfg.data.path)
         if state is not None and (state.get("spec") or {}).get("normalizer") is not None:
-            from choreo.data.normalizer import MinMaxNormalizer
+            from choreo.data.normalizer import normalizer_from_state_dict
 
-            ds.set_normalizer(MinMaxNormalizer.from_state_dict(state["spec"]["normalizer"]))
+            ds.set_normalizer(normalizer_from_state_dict(state["spec"]["normalizer"]))
 
         self._setup_method(ds)
         elapsed_before = self._restore(state) if state is not None else 0.0
