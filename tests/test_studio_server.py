@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -297,6 +298,10 @@ def test_jobs_queue_and_a_failure_leaves_the_app_running(env, take):
     bad = {**body, "seconds": 3, "edit": {"mode": "keep", "source": take["id"], "from": 0, "to": 2.9}}
     gate = threading.Event()
     hold = env["studio"].jobs.submit("test", "hold the worker", lambda job: gate.wait(30) and {})
+    # the worker thread picks the job up on its own time (later on a loaded machine): wait for that first
+    deadline = time.monotonic() + 10.0
+    while c.get(f"/api/jobs/{hold.id}").json()["state"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         jobs = [c.post("/api/dance", json=b).json() for b in (body, bad, body)]
         # one worker: everything waits behind the job it is running, in order
