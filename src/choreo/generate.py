@@ -39,6 +39,14 @@ from choreo.trained import TrainedModel, default_threads
 __all__ = ["Choreographer", "Edit", "Constraint", "default_threads"]
 
 
+def _mono(samples) -> np.ndarray:
+    """float32 samples, (n, channels) or (channels, n) mixed down to (n,); other shapes as they are."""
+    y = np.asarray(samples, np.float32)
+    if y.ndim == 2:
+        y = y.mean(axis=1) if y.shape[1] <= 8 else y.mean(axis=0)
+    return y
+
+
 class Choreographer(TrainedModel):
     """A trained music-to-dance model ready to dance (any method whose checkpoint ``produces`` dances).
 
@@ -72,9 +80,7 @@ class Choreographer(TrainedModel):
         elif isinstance(music, tuple) and len(music) == 2:
             from choreo.audio.features import compute_features
 
-            y, sr = np.asarray(music[0], np.float32), int(music[1])
-            if y.ndim == 2:  # (n, channels) -> mono
-                y = y.mean(axis=1) if y.shape[1] <= 8 else y.mean(axis=0)
+            y, sr = _mono(music[0]), int(music[1])
             if y.ndim != 1 or sr <= 0:
                 raise ChoreoError("music must be (samples, sample_rate) with mono or (n, channels) samples")
             a = int(round(start * sr))
@@ -115,10 +121,7 @@ class Choreographer(TrainedModel):
             from choreo.audio.io import mono_samples
 
             sr = int(music[1])
-            y = np.asarray(music[0], np.float32)
-            if y.ndim == 2:  # as features() reads it
-                y = y.mean(axis=1) if y.shape[1] <= 8 else y.mean(axis=0)
-            y = mono_samples(y)
+            y = mono_samples(_mono(music[0]))
             y = y[int(round(start * sr)) : None if end is None else int(round(end * sr))]
         else:
             return None, {}
