@@ -1,9 +1,10 @@
 """Export a finished run as a packaged model file: slim (no optimiser state), fp16 weights, its sampling defaults.
 
-The packaged models under ``src/choreo/assets`` are made this way, so the sampling settings chosen on training
-dances (``scripts/tune_sampling.py``) travel inside the file and ``choreo dance --model NAME`` uses them::
+The steps the files under ``src/choreo/assets`` were made with, in one command, so the sampling settings chosen on
+training dances (``scripts/tune_sampling.py``) travel inside the file and ``choreo dance --checkpoint FILE`` (or
+``--model NAME`` once it is packaged) uses them::
 
-    .venv/bin/python scripts/export_packaged_model.py RUN src/choreo/assets/diffdance_style_dwm.pt \\
+    .venv/bin/python scripts/export_packaged_model.py RUN FILE \\
         --set guidance=3 --set ssr_guidance=1.0 --set noise_level=0 --set ssr_root=base \\
         --description "..." --data "..." --licence "..."
 
@@ -41,21 +42,19 @@ def parse_settings(pairs: list[str]) -> dict:
 def export(run: str, out: str, settings: dict, info: dict) -> Path:
     """Write ``out`` from ``run`` with ``settings`` as the model's sampling defaults; checks the result loads."""
     with tempfile.TemporaryDirectory() as tmp:
-        slim = export_inference(run, Path(tmp) / "slim.pt", torch.float16, info=info)
-        state = load_checkpoint(slim)
-    state["config"]["train"]["device"] = "auto"
-    model = state["config"]["model"]
-    for name, value in settings.items():
-        old = model.get(name)
-        numeric = isinstance(old, (int, float)) and isinstance(value, (int, float)) and not isinstance(value, bool)
-        if old is not None and value is not None and type(old) is not type(value) and not numeric:
-            raise ChoreoError(
-                f"{run}: {name}={value!r} is not of type {type(old).__name__} (the model's value: {old!r})"
-            )
-    state["config"]["model"].update(settings)
-    with tempfile.TemporaryDirectory() as tmp:
-        # refuse unknown options before anything is written at ``out``
-        probe = Path(tmp) / "probe.pt"
+        # the file is built and loaded under a temporary name: nothing is written at ``out`` unless it works
+        probe = export_inference(run, Path(tmp) / "probe.pt", torch.float16, info=info)
+        state = load_checkpoint(probe)
+        state["config"]["train"]["device"] = "auto"
+        model = state["config"]["model"]
+        for name, value in settings.items():
+            old = model.get(name)
+            numeric = isinstance(old, (int, float)) and isinstance(value, (int, float)) and not isinstance(value, bool)
+            if old is not None and value is not None and type(old) is not type(value) and not numeric:
+                raise ChoreoError(
+                    f"{run}: {name}={value!r} is not of type {type(old).__name__} (the model's value: {old!r})"
+                )
+        model.update(settings)
         save_checkpoint(probe, state)
         try:
             method = Choreographer.load(probe, device="cpu", threads=1).method
