@@ -6,7 +6,8 @@ Writes, under ``--out``:
   dance's first frame, found by ``choreo.audio.beats`` on the song excerpt the dance was performed to);
 - ``choreo/``: the model's dances to those song excerpts (same length, seed per song), as ``choreo dance`` makes
   them (feet locked while the model predicts contact); ``choreo_raw/``: the same dances without foot locking;
-- ``no_music/``: the same model with guidance 0 (its unconditional branch: the music is never seen);
+- ``no_music/``: the same model with guidance 0 (its unconditional branch: the music is never seen, nor the
+  style a model with styles would hear in it: ``guidance_from`` is ``nothing`` there, whatever the model's own);
 - ``train_dances/``: real training dances of the same style played to the test songs (no music alignment);
 - ``<set>.json``: ``choreo eval --pred <set> --gt gt --music music`` for every set (``gt`` against itself gives
   the real dances' own numbers), and ``table.md``, the model card's tables;
@@ -125,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     if guided:
         args.steps, args.guidance = int(settings["steps"]), float(settings["guidance"])
     sets = SETS if guided else tuple(s for s in SETS if s != "no_music")
+    # the no-music baseline starts from the null condition even for a model that guides from the style
+    plain_options = dict(options)
+    if "guidance_from" in model.method.sampling_options:
+        plain_options["guidance_from"] = "nothing"
     evaluated = list(args.dances or DWM_TEST)
     missing = [n for n in evaluated if not (data / n).is_dir()]
     if missing:
@@ -176,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 guidance=0.0,
                 steps=args.steps,
                 progress=False,
-                **options,
+                **plain_options,
             )
             write_motion(plain, out / "no_music" / f"{name}.npz")
 
@@ -212,7 +217,13 @@ def main(argv: list[str] | None = None) -> int:
         write_motion(dance, unrelated / "choreo" / f"{song.stem}.npz")
         if guided:
             plain = model.dance(
-                song, seconds=seconds, seed=args.seed + k, guidance=0.0, steps=args.steps, progress=False, **options
+                song,
+                seconds=seconds,
+                seed=args.seed + k,
+                guidance=0.0,
+                steps=args.steps,
+                progress=False,
+                **plain_options,
             )
             write_motion(plain, unrelated / "no_music" / f"{song.stem}.npz")
     extra = ""

@@ -239,6 +239,7 @@ def test_sampling_options_defaults_and_guidance():
         "noise_level": 0.05,
         "ssr_root": "ssr",
         "style": None,
+        "guidance_from": "nothing",
     }
     with pytest.raises(ChoreoError, match="trained without dance styles"):
         m.generate(music_for(20), steps=2, style="waltz")

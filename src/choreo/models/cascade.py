@@ -19,7 +19,8 @@ projection is added to every frame's music token, so that windowing and frame-ra
 they treat the embedding. ``conditioning="cross"`` is the alternative the issue allows: EDGE's FiLM decoder layers
 (:class:`~choreo.models.denoiser.FiLMDecoderLayer`), cross-attending to the projected embedding sequence, with
 ``emb(t) [+ emb(s)]`` plus the pooled embedding as the FiLM vector. A learned null embedding replaces the
-music for classifier-free guidance in either case.
+music for classifier-free guidance in either case; with a style, the null embedding plus the style's projection
+is the "style kept, music dropped" condition (``keep_style``), which guidance can start from instead of the null.
 
 Frame rates: low-rate frame i sits at full-rate frame ``r i`` (the data layer's ``motion@<fps>`` is exact
 decimation for an integer ratio). :func:`upsample` interpolates linearly between them, :func:`decimate` takes
@@ -147,7 +148,8 @@ class AdaLNBlock(nn.Module):
 class StageContext:
     """Per-run sampling cache of :class:`StageDenoiser`: the condition of ``n`` windows, projected once.
 
-    Rows ``0 .. n-1`` are conditional, rows ``n .. 2n-1`` (when ``has_uncond``) use the null music.
+    Rows ``0 .. n-1`` are conditional, rows ``n .. 2n-1`` (when ``has_uncond``) use the null music (with the
+    style kept when prepared with ``uncond="style"``).
     ``tokens``: (rows, T, D) projected music; ``low``: (rows, T, C) noised low-rate dance (SSR) or None;
     ``level``: (1, D) embedding of the augmentation level or None; ``keys`` / ``values`` / ``pooled``: the
     cross-attention memory per layer and the pooled music vector (``cross`` conditioning only).
@@ -237,6 +239,14 @@ class StageDenoiser(nn.Module):
             tokens = tokens + self.style_proj(cond[..., self.cond_dim :].to(tokens.dtype))
         return tokens
 
+    def style_only_tokens(self, cond: torch.Tensor) -> torch.Tensor:
+        """(B, T, E + S) condition -> (B, T, D) tokens of its style alone: the null music plus the style's
+        projection."""
+        if self.style_proj is None:
+            raise ChoreoError("this stage takes no style, so it has no style-only condition")
+        null = self.null_cond.to(self.cond_proj.weight.dtype)
+        return null + self.style_proj(cond[..., self.cond_dim :].to(null.dtype))
+
     def _check_low(self, low: torch.Tensor | None, level) -> None:
         if (self.low_dim > 0) != (low is not None) or (low is not None and level is None):
             want = "a low-rate dance and its level" if self.low_dim else "no low-rate dance"
@@ -283,6 +293,7 @@ class StageDenoiser(nn.Module):
         keep: torch.Tensor | None = None,
         low: torch.Tensor | None = None,
         level: torch.Tensor | None = None,
+        keep_style: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predict x0.
 
@@ -291,6 +302,8 @@ class StageDenoiser(nn.Module):
             cond: (B, T, E) music embedding, frame-aligned with ``x`` (E + S channels with a style code).
             keep: (B,) bool, False where the music (and style) is replaced by the null embedding (condition dropout).
             low: (B, T, C) noised, upsampled low-rate dance (SSR stage only); level: (B,) int its noise level s.
+            keep_style: (B,) bool, where ``keep`` is False: True keeps the style on the null music
+                (:meth:`style_only_tokens`; a stage with styles only).
         Returns:
             (B, T, C) predicted clean motion.
         """
@@ -299,7 +312,10 @@ class StageDenoiser(nn.Module):
         rope = self._rope(T, x)
         tokens = self.music_tokens(cond)
         if keep is not None:
-            tokens = torch.where(keep[:, None, None], tokens, self.null_cond.to(tokens.dtype))
+            dropped = self.null_cond.to(tokens.dtype)
+            if keep_style is not None and bool(keep_style.any()):
+                dropped = torch.where(keep_style[:, None, None], self.style_only_tokens(cond).to(tokens.dtype), dropped)
+            tokens = torch.where(keep[:, None, None], tokens, dropped)
         vec = self._embed_steps(self.time_mlp, t)
         if low is not None:
             vec = vec + self._embed_steps(self.level_mlp, level)
@@ -311,11 +327,17 @@ class StageDenoiser(nn.Module):
 
     # ---- fast sampling ---------------------------------------------------------------------------------------
     def prepare(
-        self, cond: torch.Tensor, uncond: bool = True, low: torch.Tensor | None = None, level: int | None = None
+        self,
+        cond: torch.Tensor,
+        uncond: bool | str = True,
+        low: torch.Tensor | None = None,
+        level: int | None = None,
     ) -> StageContext:
         """Project (n, T, E) music (and, with ``uncond``, the null rows) once for a sampling run.
 
         Args:
+            uncond: False (no null rows), True (the null music and style) or ``"style"`` (the null music with
+                each window's style kept: :meth:`style_only_tokens`).
             low: (n, T, C) noised low-rate condition (SSR), shared by the conditional and null rows.
             level: its integer noise level s.
         """
@@ -324,12 +346,16 @@ class StageDenoiser(nn.Module):
         rope = self._rope(T, cond)
         tokens = self.music_tokens(cond)
         if uncond:
-            tokens = torch.cat((tokens, self.null_cond.to(tokens.dtype).expand(n, T, self.width)), dim=0)
+            if uncond == "style":
+                null = self.style_only_tokens(cond).to(tokens.dtype)
+            else:
+                null = self.null_cond.to(tokens.dtype).expand(n, T, self.width)
+            tokens = torch.cat((tokens, null), dim=0)
             low = torch.cat((low, low), dim=0) if low is not None else None
         lvl = None
         if low is not None:
             lvl = self._embed_steps(self.level_mlp, torch.full((1,), int(level), device=cond.device))
-        ctx = StageContext(n, T, tokens, low, lvl, rope, uncond)
+        ctx = StageContext(n, T, tokens, low, lvl, rope, bool(uncond))
         if self.conditioning == "cross":
             ctx.keys, ctx.values, ctx.pooled = self._memory(tokens, rope)
         return ctx
@@ -385,6 +411,7 @@ def sample_windows(
     coupled: bool = True,
     on_step: Callable[[], None] | None = None,
     clip: bool | tuple[torch.Tensor, torch.Tensor] = True,
+    null: str = "nothing",
 ) -> torch.Tensor:
     """Denoise every window of ``plan`` for one stage; returns the clean windows (N, W, dim), normalised.
 
@@ -401,7 +428,11 @@ def sample_windows(
         low, level: (P, C) noised low-rate condition and its level (SSR stage).
         known, mask: (P, C) inpainting reference (normalised) and where it holds.
         clip: the x0 clamp (:func:`~choreo.models.diffusion.clip_bounds`).
+        null: what guidance starts from: ``nothing`` (the null condition) or ``style`` (the null music with
+            the style kept; a stage with styles).
     """
+    if null not in ("nothing", "style"):
+        raise ChoreoError(f"guidance starts from 'nothing' or 'style', got {null!r}")
     N, W = plan.n_windows, plan.window
     out = torch.empty(N, W, dim, device=cond.device)
     chunk = max(1, int(chunk_windows))
@@ -414,7 +445,8 @@ def sample_windows(
             m_ab = split_windows(mask, plan, a, b)
             k_ab, m_ab = (split_windows(known, plan, a, b), m_ab) if bool(m_ab.any()) else (None, None)
         low_ab = split_windows(low, plan, a, b) if low is not None else None
-        ctx = model.prepare(split_windows(cond, plan, a, b), any(w != 1.0 for w in weights), low_ab, level)
+        uncond = (null if null == "style" else True) if any(w != 1.0 for w in weights) else False
+        ctx = model.prepare(split_windows(cond, plan, a, b), uncond, low_ab, level)
         gens = generators[a:b]
         x = randn_like(cond.new_empty(b - a, W, dim), gens)
         trail: list[torch.Tensor] = []

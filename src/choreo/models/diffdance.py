@@ -74,6 +74,14 @@ def check_ssr_root(name: str) -> None:
         raise ChoreoError(f"unknown ssr_root {name!r} (known: {', '.join(SSR_ROOTS)})")
 
 
+GUIDANCE_FROM = ("nothing", "style")
+
+
+def check_guidance_from(name: str) -> None:
+    if name not in GUIDANCE_FROM:
+        raise ChoreoError(f"guidance_from must be one of {', '.join(GUIDANCE_FROM)}, got {name!r}")
+
+
 def timestep_weight(t: torch.Tensor, n_timesteps: int, decay: float = 0.1, kind: str = "exponential") -> torch.Tensor:
     """Weight of the geometric losses of a sample noised to timestep t (DiffDance's dynamic loss weight).
 
@@ -140,6 +148,9 @@ class DiffDanceConfig:
             style is the ``style`` option, else what :class:`~choreo.metrics.music_style.StyleClassifier`
             hears in the song (``choreo.generate``), else unknown. style_dropout: probability of training a
             window with its style unknown (independent of ``cond_dropout``), so that unknown is a style too.
+        music_dropout: probability of training a base window with its music dropped and its style kept (the
+            null embedding plus the style; its own draw, independent of the two above), so that guidance can
+            start from the style alone (``guidance_from: style``). Needs ``style_cond``.
         ssr_aug_max: the SSR's conditioning augmentation draws s uniformly in 0 .. ssr_aug_max (T - 1) in
             training (a fraction of the SSR's noise schedule).
         loss_x0, loss_vel, loss_fk, loss_foot: loss weights (paper: 1.0 for every geometric loss).
@@ -150,6 +161,9 @@ class DiffDanceConfig:
         ssr_guidance, ssr_steps: the SSR stage's (None: the base stage's).
         noise_level: s at sampling, a fraction of the SSR schedule (0: the base output as it is).
         style: the style to dance (a name the model knows; None: from the song, else unknown).
+        guidance_from: what the base stage's guidance weighs the music and style against: ``nothing`` (the
+            null condition, the paper's) or ``style`` (the same style with the music dropped: guidance then
+            weighs only the music; a model trained with ``music_dropout``).
         ssr_root: where the full-rate dance's root travel (the ``+rootvel`` horizontal displacements) comes
             from: ``ssr`` (the SSR's output, as published) or ``base`` (the base stage's, upsampled linearly; the
             SSR then refines the body and the root height). An undertrained SSR can lose the travel of a base
@@ -200,6 +214,7 @@ class DiffDanceConfig:
     cond_dropout: float = 0.1
     style_cond: bool = False
     style_dropout: float = 0.1
+    music_dropout: float = 0.0
     ssr_aug_max: float = 0.5
     loss_x0: float = 1.0
     loss_vel: float = 1.0
@@ -218,6 +233,7 @@ class DiffDanceConfig:
     noise_level: float = 0.05
     ssr_root: str = "ssr"
     style: str | None = None
+    guidance_from: str = "nothing"
     chunk_windows: int = 16
     rotary_theta: float = 10000.0
 
@@ -245,6 +261,11 @@ class DiffDanceConfig:
             raise ChoreoError("music_noise, music_shift, music_gain and motion_noise must be >= 0")
         if not 0.0 <= cfg.style_dropout <= 1.0:
             raise ChoreoError(f"style_dropout is a probability, got {cfg.style_dropout}")
+        if not 0.0 <= cfg.music_dropout <= 1.0:
+            raise ChoreoError(f"music_dropout is a probability, got {cfg.music_dropout}")
+        if cfg.music_dropout > 0 and not cfg.style_cond:
+            raise ChoreoError("music_dropout keeps the style while the music is dropped: it needs style_cond: true")
+        check_guidance_from(cfg.guidance_from)
         if min(cfg.clip_nce, cfg.frame_nce) < 0 or cfg.clip_nce + cfg.frame_nce <= 0:
             raise ChoreoError("clip_nce and frame_nce must be >= 0, and not both 0")
         return cfg
@@ -311,6 +332,7 @@ class DiffDanceMethod(Method):
         "noise_level",
         "ssr_root",
         "style",
+        "guidance_from",
     )
 
     def __init__(self, config: DiffDanceConfig, spec):
@@ -662,13 +684,18 @@ class DiffDanceMethod(Method):
             noise_aug.append(torch.randn((Ws, C), generator=g))
             crops.append(int(torch.randint(0, (W - Ws) // r + 1, (1,), generator=g)) * r)
         t_b, keep_b, t_s, keep_s, level = (torch.cat(v).to(dev) for v in (t_b, keep_b, t_s, keep_s, level))
+        keep_style = None
+        if cfg.music_dropout > 0 and style is not None:  # its own draws: every other random number stays as it was
+            drop = torch.cat([torch.rand(1, generator=g) < cfg.music_dropout for g in _sample_generators(seeds, 4)])
+            keep_style = drop.to(dev) & keep_b
+            keep_b = keep_b & ~keep_style
         noise_b, noise_s, noise_aug = (torch.stack(v).to(dev) for v in (noise_b, noise_s, noise_aug))
 
         with torch.no_grad(), _eval_mode(self.music_encoder, self.adapter):  # as at sampling: no dropout
             emb = self.embed_music(music)  # (B, W, E)
         # base stage: the low-rate dance over the whole window
         cond_b = self._with_style(decimate(emb, r, Wl), style)
-        pred_b = self.base(self.diffusion.q_sample(x_low, t_b, noise_b), t_b, cond_b, keep_b)
+        pred_b = self.base(self.diffusion.q_sample(x_low, t_b, noise_b), t_b, cond_b, keep_b, keep_style=keep_style)
         terms_b = self._terms(pred_b, x_low, self._stage_to_real)
         # SSR stage: a crop of the full-rate window, given the upsampled, noised low-rate dance
         up = upsample(x_low, r, W)
@@ -719,6 +746,12 @@ class DiffDanceMethod(Method):
         if not 0.0 <= float(o["noise_level"]) <= 1.0:
             raise ChoreoError(f"noise_level is a fraction of the noise schedule (0..1), got {o['noise_level']}")
         check_ssr_root(o["ssr_root"])
+        check_guidance_from(o["guidance_from"])
+        if o["guidance_from"] == "style" and not (self.styles and self.config.music_dropout > 0):
+            raise ChoreoError(
+                "guidance_from 'style' needs a model trained with styles and music_dropout > 0 "
+                "(this one never learned to dance a style without its music)"
+            )
         return o
 
     def _check_music(self, music) -> torch.Tensor:
@@ -753,6 +786,7 @@ class DiffDanceMethod(Method):
         noise_level: float | None = None,
         ssr_root: str | None = None,
         style: str | int | None = None,
+        guidance_from: str | None = None,
         chunk_windows: int | None = None,
         ramp: bool | None = None,
         coupled: bool = True,
@@ -775,8 +809,10 @@ class DiffDanceMethod(Method):
                 from (seed, stage, window).
             guidance, steps, sampler, eta, precision, ssr_guidance, ssr_steps, noise_level, ssr_root: sampling options
                 (defaults from the config).
-            style: the dance style of the base stage (a model with ``styles``; None: unknown). Guidance
-                weighs music and style together against neither.
+            style: the dance style of the base stage (a model with ``styles``; None: unknown).
+            guidance_from: ``nothing``: the base stage's guidance weighs music and style together against
+                neither; ``style``: the music against the same style without it (a model trained with
+                ``music_dropout``).
             chunk_windows: most windows per batched forward (default the config's).
             ramp: ramp the guidance from 0 to w over the first half of the steps (default: when a stage has
                 more than one coupled window, as EDGE does).
@@ -793,6 +829,7 @@ class DiffDanceMethod(Method):
             noise_level=noise_level,
             ssr_root=ssr_root,
             style=style,
+            guidance_from=guidance_from,
         )
         style_idx = self.style_index(o["style"])
         m = self._check_music(music)
@@ -857,6 +894,7 @@ class DiffDanceMethod(Method):
                 coupled=coupled,
                 on_step=bar.update,
                 clip=clip,
+                null=o["guidance_from"],
             )
             stage_real = stitch(self._denormalize(low_w), base_plan, blend)  # (n_low, C), stage units
             if mask_low is not None:

@@ -55,6 +55,12 @@ class TrainConfig:
         device: ``auto`` (cuda if available), ``cpu`` or ``cuda``.
         threads: CPU threads for torch in each process (0: torch's default). Small models on a busy CPU
             train several times faster with 1 (no thread contention).
+        init_from: a checkpoint file or run folder whose weights start this run (fine-tuning): each component's
+            averaged (EMA) weights where it has them, else its trained ones; optimisers, schedules and the step
+            start afresh. The run also takes that checkpoint's motion normaliser, so the weights see the data
+            as they were trained to. Ignored when resuming (the run's own checkpoint has the weights).
+        init_components: which components to take from ``init_from`` (None: all; e.g. ``[base, ssr]`` to
+            fine-tune DiffDance's diffusion stages on a new embedding); the others start from the seed.
     """
 
     steps: int = 100_000
@@ -78,6 +84,8 @@ class TrainConfig:
     keep_last: int = 3
     device: str = "auto"
     threads: int = 0
+    init_from: str | None = None
+    init_components: list[str] | None = None
 
 
 @dataclass

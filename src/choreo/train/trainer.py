@@ -181,13 +181,17 @@ class Trainer:
         ds = self.dataset = self.dataset if self.dataset is not None else self._load_dataset()
         if len(ds) == 0:
             raise ChoreoError("the training set has no windows (sequences shorter than one window?)", cfg.data.path)
-        if state is not None and (state.get("spec") or {}).get("normalizer") is not None:
+        init = self._read_init_state() if state is None else None
+        source = state if state is not None else init
+        if source is not None and (source.get("spec") or {}).get("normalizer") is not None:
             from choreo.data.normalizer import normalizer_from_state_dict
 
-            ds.set_normalizer(normalizer_from_state_dict(state["spec"]["normalizer"]))
+            ds.set_normalizer(normalizer_from_state_dict(source["spec"]["normalizer"]))
 
         self._setup_method(ds)
         elapsed_before = self._restore(state) if state is not None else 0.0
+        if init is not None:
+            self._initialise(init)
         if info.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             cfg.save(self.run_dir / "config.yaml")
@@ -315,6 +319,37 @@ class Trainer:
         if not self.resume and (last.exists() or any(self.run_dir.glob("step_*.ckpt"))):
             raise ChoreoError("this folder already holds a training run; pass --resume or another --out", self.run_dir)
         return None
+
+    def _read_init_state(self) -> dict | None:
+        src = self.config.train.init_from
+        if not src:
+            return None
+        state = ckpt_io.load_checkpoint(src, map_location="cpu")
+        if state.get("method") != self.config.method:
+            raise ChoreoError(
+                f"train.init_from holds a {state.get('method')!r} model, this run trains {self.config.method!r}", src
+            )
+        return state
+
+    def _initialise(self, state: dict) -> None:
+        """Start the weights (and their EMAs) from ``train.init_from``: EMA weights where the checkpoint has them."""
+        tc = self.config.train
+        trained, ema = dict(state.get("components") or {}), dict(state.get("ema") or {})
+        weights = {**trained, **ema}
+        names = list(tc.init_components) if tc.init_components is not None else sorted(self.method.components())
+        missing = [n for n in names if n not in weights]
+        if missing:
+            raise ChoreoError(f"train.init_from has no component(s) {', '.join(missing)}", tc.init_from)
+        try:
+            self.method.load_component_state({n: weights[n] for n in names}, strict=False)
+        except ChoreoError as exc:
+            raise ChoreoError(f"train.init_from does not fit this model ({exc.message})", tc.init_from) from None
+        comps = self.method.components()
+        for n, e in self.emas.items():
+            if n in names:
+                e.shadow.load_state_dict(comps[n].state_dict())
+        broadcast_module(self.method, self.info)
+        self.say(f"weights of {', '.join(names)} from {tc.init_from}")
 
     def _check_settings(self) -> None:
         tc, info = self.config.train, self.info
