@@ -15,6 +15,12 @@ on for minutes after the excerpt a couple danced to): music of the training song
 trained on. The real dances stay the reference (same song, same style); BAS reads the beats of the part danced
 to. It tells how a setting fares on unheard music without touching the test split.
 
+``--songs DIR`` dances instead to the first ``--seconds`` of every song in DIR (e.g. ``../shared/data/cc_music``,
+songs unlike ballroom that no model here trained on): the real training dances stay the reference of FID_k
+(how far the dances' kinetics stray from the training dances'), BAS reads each song's own beats, and Div_k,
+PFC, foot sliding and jitter need no reference. Music a model has never heard in any form is where a music
+condition that memorised its songs shows it.
+
 A setting is ``;``-separated ``NAME=VALUE`` pairs: ``steps``, ``guidance`` or any of the method's sampling
 options (``choreo dance --help``); the model's own values fill in the rest.
 """
@@ -54,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dances", nargs="+", default=list(DANCES), help="training dances to tune on")
     ap.add_argument("--seconds", type=float, default=30.0, help="first seconds of every dance")
     ap.add_argument("--after-dance", action="store_true", help="dance to the song after the dance's end")
+    ap.add_argument("--songs", help="dance to the songs in this folder instead (the real dances stay the reference)")
     args = ap.parse_args(argv)
 
     from choreo.audio import load_audio
@@ -73,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     gt.mkdir(parents=True, exist_ok=True)
     music.mkdir(exist_ok=True)
     songs = {}
+    if args.after_dance and args.songs:
+        raise SystemExit("--after-dance and --songs are exclusive")
     for name in args.dances:
         real = read_motion(data / name)
         song, start = real.meta["audio"], float(real.meta["audio_start"])
@@ -82,9 +91,18 @@ def main(argv: list[str] | None = None) -> int:
         y, sr = load_audio(song, start=start, end=start + real.duration)
         if len(y) < 0.99 * real.duration * sr:
             raise SystemExit(f"{name}: its song has only {len(y) / sr:.1f} s after {start:.1f} s")
-        songs[name] = (song, start, real.duration)
         write_motion(real, gt / f"{name}.npz")
-        write_beats(music / f"{name}.beats", beat_times(y, sr))
+        if not args.songs:
+            songs[name] = (song, start, real.duration)
+            write_beats(music / f"{name}.beats", beat_times(y, sr))
+    if args.songs:
+        files = sorted(p for p in Path(args.songs).iterdir() if p.suffix.lower() in (".ogg", ".mp3", ".wav", ".flac"))
+        if not files:
+            raise SystemExit(f"{args.songs}: no audio files (.ogg, .mp3, .wav, .flac)")
+        for f in files:
+            y, sr = load_audio(f, end=args.seconds)
+            songs[f.stem] = (str(f), 0.0, len(y) / sr)
+            write_beats(music / f"{f.stem}.beats", beat_times(y, sr))
 
     def score(folder: Path) -> dict:
         argv = ["eval", "--pred", str(folder), "--gt", str(gt), "--music", str(music), "--protocol", "edge"]
@@ -118,18 +136,23 @@ def main(argv: list[str] | None = None) -> int:
                 seconds += length
                 write_motion(lock_feet(raw, raw.meta["contacts"]), folder / f"{name}.npz")
             per_seed.append(score(folder))
-        mean = {key: sum(r[key] for r in per_seed) / len(per_seed) for key, _ in METRICS}
+        # a metric a set cannot have (Div_k of a single clip) is None: NaN in the mean
+        mean = {key: sum(_num(r[key]) for r in per_seed) / len(per_seed) for key, _ in METRICS}
         shown = ", ".join(f"{n}={v}" for n, v in settings.items())
         rows.append((text, mean, f"{shown}; {seconds / compute:.2f} s of dance per s"))
         print(f"{text}: " + ", ".join(f"{label} {mean[key]:.4g}" for key, label in METRICS), flush=True)
 
     lines = ["| setting | " + " | ".join(label for _, label in METRICS) + " | |", "|---" * (len(METRICS) + 2) + "|"]
     for text, result, note in rows:
-        lines.append(f"| {text} | " + " | ".join(f"{result[key]:.4g}" for key, _ in METRICS) + f" | {note} |")
+        lines.append(f"| {text} | " + " | ".join(f"{_num(result[key]):.4g}" for key, _ in METRICS) + f" | {note} |")
     table = "\n".join(lines)
     (out / "table.md").write_text(table + "\n")
     print(table)
     return 0
+
+
+def _num(v) -> float:
+    return float("nan") if v is None else float(v)
 
 
 if __name__ == "__main__":

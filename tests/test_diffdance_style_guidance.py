@@ -149,3 +149,16 @@ def test_a_model_never_trained_without_its_music_refuses_guidance_from_the_style
         method.cascade(music, steps=1, guidance_from="style")
     with pytest.raises(ChoreoError, match="guidance_from must be one of"):
         method.cascade(music, steps=1, guidance_from="silence")
+
+
+def test_choreo_dance_takes_guidance_from(runs, data_dir, tmp_path, capsys):
+    song = str(data_dir / "dance_with_melody" / "DANCE_W_22" / "audio.mp3")
+    argv = ["dance", song, "--seconds", "3", "--steps", "2", "--style", "waltz", "--format", "npz", "--no-progress"]
+    argv += ["--device", "cpu", "--guidance-from", "style"]
+    out = tmp_path / "ok"
+    assert cli_main([*argv, "-c", str(runs / "dropped"), "-o", str(out)]) == 0
+    assert len(list(out.glob("*.npz"))) == 1
+    bad = tmp_path / "bad"
+    assert cli_main([*argv, "-c", str(runs / "plain"), "-o", str(bad)]) != 0
+    assert "needs a model trained with styles and music_dropout" in capsys.readouterr().err
+    assert not list(bad.glob("*.npz"))

@@ -66,6 +66,12 @@ def add_parser(sub) -> None:
         help="dance style, for a model that knows styles (default: the style heard in the song, if it knows it)",
     )
     p.add_argument(
+        "--guidance-from",
+        choices=("nothing", "style"),
+        help="what DiffDance's guidance weighs the music against: nothing (music and style against neither) or "
+        "the style alone, for a model trained with music_dropout (default: the model's)",
+    )
+    p.add_argument(
         "--format", default=DEFAULT_FORMATS, help=f"outputs among {','.join(FORMATS)} (default {DEFAULT_FORMATS})"
     )
     p.add_argument("--edit-from", metavar="MOTION", help="reference motion for editing (any format choreo reads)")
@@ -190,6 +196,7 @@ def dance_one(choreographer, song: Path, out_dir: Path, formats: list[str], edit
         eta=args.eta,
         precision=args.precision,
         style=args.style,
+        guidance_from=args.guidance_from,
         progress=not args.no_progress,
         foot_lock=not args.no_foot_lock,
     )
