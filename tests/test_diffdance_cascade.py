@@ -240,6 +240,7 @@ def test_sampling_options_defaults_and_guidance():
         "ssr_root": "ssr",
         "style": None,
         "guidance_from": "nothing",
+        "guide_root_height": True,
     }
     with pytest.raises(ChoreoError, match="trained without dance styles"):
         m.generate(music_for(20), steps=2, style="waltz")

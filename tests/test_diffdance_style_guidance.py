@@ -162,3 +162,35 @@ def test_choreo_dance_takes_guidance_from(runs, data_dir, tmp_path, capsys):
     assert cli_main([*argv, "-c", str(runs / "plain"), "-o", str(bad)]) != 0
     assert "needs a model trained with styles and music_dropout" in capsys.readouterr().err
     assert not list(bad.glob("*.npz"))
+
+
+def test_plain_channels_take_the_conditional_prediction_and_the_rest_is_guided():
+    from choreo.models.cascade import guided_denoiser
+
+    net = _stage()
+    g = torch.Generator().manual_seed(2)
+    x, music = torch.randn(2, 6, 5, generator=g), torch.randn(2, 6, 4, generator=g)
+    ctx = net.prepare(_cond(music, 1), uncond=True)
+    with torch.no_grad():
+        cond = net.forward_cached(x, 400, ctx, slice(0, 2))
+        null = net.forward_cached(x, 400, ctx, slice(2, 4))
+        out = guided_denoiser(net, ctx, [3.0], plain=(1,))(x, 400, 0)
+        base = guided_denoiser(net, ctx, [3.0])(x, 400, 0)
+    torch.testing.assert_close(base, null + 3.0 * (cond - null), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(out[..., 1], cond[..., 1], rtol=1e-5, atol=1e-5)
+    keep = [0, 2, 3, 4]
+    torch.testing.assert_close(out[..., keep], base[..., keep], rtol=0, atol=0)
+    assert not torch.allclose(base[..., 1], cond[..., 1], atol=1e-3)  # guidance did move that channel
+
+
+def test_guide_root_height_false_keeps_the_conditional_root_height(runs):
+    method, _ = ck.load_method(runs / "dropped", device="cpu")
+    music = np.random.default_rng(1).normal(size=(150, method.feature_dim)).astype(np.float32)
+    kw = dict(seed=4, steps=3, ssr_steps=2, noise_level=0.0, style="waltz", ramp=False)
+    y = method.representation.root_channels.start + 1
+    plain = method.cascade(music, guidance=1.0, **kw)
+    guided = method.cascade(music, guidance=3.0, **kw)
+    kept = method.cascade(music, guidance=3.0, guide_root_height=False, **kw)
+    # one step from noise: the first step's x0 decides most of it, so the kept height follows guidance 1's
+    assert np.abs(kept.low[:, y] - plain.low[:, y]).mean() < np.abs(guided.low[:, y] - plain.low[:, y]).mean()
+    assert not np.allclose(kept.low[:, y + 1 :], plain.low[:, y + 1 :], atol=1e-4)  # the body is still guided

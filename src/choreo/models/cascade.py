@@ -374,9 +374,14 @@ class StageDenoiser(nn.Module):
 
 
 # ---- sampling many windows -------------------------------------------------------------------------------------
-def guided_denoiser(model: StageDenoiser, ctx: StageContext, weights: list[float]):
-    """``(x, t, step) -> x0`` with classifier-free guidance weight ``weights[step]`` (cond and null in one batch)."""
+def guided_denoiser(model: StageDenoiser, ctx: StageContext, weights: list[float], plain: tuple[int, ...] = ()):
+    """``(x, t, step) -> x0`` with classifier-free guidance weight ``weights[step]`` (cond and null in one batch).
+
+    Channels in ``plain`` take the conditional prediction as it is (guidance 1) wherever both are computed:
+    guidance extrapolates every channel, and a small offset of a global one (the root's height) grows with w.
+    """
     n = ctx.n
+    keep = list(plain)
 
     def fn(x: torch.Tensor, t: int, i: int) -> torch.Tensor:
         # the network may run in bf16 (autocast); the sampler's arithmetic stays float32
@@ -386,7 +391,10 @@ def guided_denoiser(model: StageDenoiser, ctx: StageContext, weights: list[float
         if w == 0.0:
             return model.forward_cached(x, t, ctx, slice(n, 2 * n)).float()
         both = model.forward_cached(torch.cat((x, x), dim=0), t, ctx, slice(0, 2 * n)).float()
-        return guided(both[:n], both[n:], w)
+        out = guided(both[:n], both[n:], w)
+        if keep:
+            out[..., keep] = both[:n][..., keep]
+        return out
 
     return fn
 
@@ -412,6 +420,7 @@ def sample_windows(
     on_step: Callable[[], None] | None = None,
     clip: bool | tuple[torch.Tensor, torch.Tensor] = True,
     null: str = "nothing",
+    plain_channels: tuple[int, ...] = (),
 ) -> torch.Tensor:
     """Denoise every window of ``plan`` for one stage; returns the clean windows (N, W, dim), normalised.
 
@@ -430,6 +439,7 @@ def sample_windows(
         clip: the x0 clamp (:func:`~choreo.models.diffusion.clip_bounds`).
         null: what guidance starts from: ``nothing`` (the null condition) or ``style`` (the null music with
             the style kept; a stage with styles).
+        plain_channels: channels left unguided (:func:`guided_denoiser`).
     """
     if null not in ("nothing", "style"):
         raise ChoreoError(f"guidance starts from 'nothing' or 'style', got {null!r}")
@@ -464,7 +474,7 @@ def sample_windows(
 
         needs_post = m_ab is not None or couple_plan is not None
         out[a:b] = diffusion.sample_loop(
-            guided_denoiser(model, ctx, weights),
+            guided_denoiser(model, ctx, weights, tuple(plain_channels)),
             x,
             steps,
             sampler,

@@ -164,6 +164,10 @@ class DiffDanceConfig:
         guidance_from: what the base stage's guidance weighs the music and style against: ``nothing`` (the
             null condition, the paper's) or ``style`` (the same style with the music dropped: guidance then
             weighs only the music; a model trained with ``music_dropout``).
+        guide_root_height: guide the root's height channel with the rest (True, as published). False takes
+            it from the conditional prediction (guidance 1) while the body is guided: guidance multiplies any
+            offset between the two predictions' heights, which made a standardised model's dancer float
+            (docs/diffdance.md, "Guidance from the style").
         ssr_root: where the full-rate dance's root travel (the ``+rootvel`` horizontal displacements) comes
             from: ``ssr`` (the SSR's output, as published) or ``base`` (the base stage's, upsampled linearly; the
             SSR then refines the body and the root height). An undertrained SSR can lose the travel of a base
@@ -234,6 +238,7 @@ class DiffDanceConfig:
     ssr_root: str = "ssr"
     style: str | None = None
     guidance_from: str = "nothing"
+    guide_root_height: bool = True
     chunk_windows: int = 16
     rotary_theta: float = 10000.0
 
@@ -333,6 +338,7 @@ class DiffDanceMethod(Method):
         "ssr_root",
         "style",
         "guidance_from",
+        "guide_root_height",
     )
 
     def __init__(self, config: DiffDanceConfig, spec):
@@ -787,6 +793,7 @@ class DiffDanceMethod(Method):
         ssr_root: str | None = None,
         style: str | int | None = None,
         guidance_from: str | None = None,
+        guide_root_height: bool | None = None,
         chunk_windows: int | None = None,
         ramp: bool | None = None,
         coupled: bool = True,
@@ -813,6 +820,8 @@ class DiffDanceMethod(Method):
             guidance_from: ``nothing``: the base stage's guidance weighs music and style together against
                 neither; ``style``: the music against the same style without it (a model trained with
                 ``music_dropout``).
+            guide_root_height: False leaves the root's height unguided at both stages (the config's
+                ``guide_root_height``).
             chunk_windows: most windows per batched forward (default the config's).
             ramp: ramp the guidance from 0 to w over the first half of the steps (default: when a stage has
                 more than one coupled window, as EDGE does).
@@ -830,6 +839,7 @@ class DiffDanceMethod(Method):
             ssr_root=ssr_root,
             style=style,
             guidance_from=guidance_from,
+            guide_root_height=guide_root_height,
         )
         style_idx = self.style_index(o["style"])
         m = self._check_music(music)
@@ -876,6 +886,8 @@ class DiffDanceMethod(Method):
             return guidance_ramp(w, n_steps) if use else [w] * n_steps
 
         clip = clip_bounds(self.normalizer, self.device)
+        # the root's vertical channel (y is up in 3D and 2D alike)
+        plain = () if bool(o["guide_root_height"]) else (self.representation.root_channels.start + 1,)
         with network_precision(str(o["precision"]), self.device):
             low_w = sample_windows(
                 self.base,
@@ -895,6 +907,7 @@ class DiffDanceMethod(Method):
                 on_step=bar.update,
                 clip=clip,
                 null=o["guidance_from"],
+                plain_channels=plain,
             )
             stage_real = stitch(self._denormalize(low_w), base_plan, blend)  # (n_low, C), stage units
             if mask_low is not None:
@@ -922,6 +935,7 @@ class DiffDanceMethod(Method):
                 coupled=coupled,
                 on_step=bar.update,
                 clip=clip,
+                plain_channels=plain,
             )
         bar.close()
         motion = stitch(self._denormalize(out), ssr_plan, blend)
