@@ -253,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def parse_options(items: list[str]) -> dict:
-    """``["ssr_steps=50", "noise_level=0.1", "ssr_guidance=none"]`` -> typed values (int, float, None or str)."""
+    """``["ssr_steps=50", "noise_level=0.1", "ssr_guidance=none", "guide_root_height=false"]`` -> typed values
+    (int, float, None, bool or str)."""
     out = {}
     for item in items:
         name, sep, text = item.partition("=")
@@ -262,6 +263,8 @@ def parse_options(items: list[str]) -> dict:
         value: object = text.strip()
         if value.lower() in ("none", "null"):
             value = None
+        elif value.lower() in ("true", "false"):
+            value = value.lower() == "true"
         else:
             for kind in (int, float):
                 try:

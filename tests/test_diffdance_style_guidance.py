@@ -149,6 +149,8 @@ def test_a_model_never_trained_without_its_music_refuses_guidance_from_the_style
         method.cascade(music, steps=1, guidance_from="style")
     with pytest.raises(ChoreoError, match="guidance_from must be one of"):
         method.cascade(music, steps=1, guidance_from="silence")
+    with pytest.raises(ChoreoError, match="guide_root_height is true or false, got 'false'"):
+        method.cascade(music, steps=1, guide_root_height="false")  # a string would read as True
 
 
 def test_choreo_dance_takes_guidance_from(runs, data_dir, tmp_path, capsys):

@@ -73,3 +73,12 @@ def test_the_test_split_and_two_sources_are_refused(tiny_run, data_dir):
     both = ["--after-dance", "--songs", str(data_dir / "cc_music"), "--settings", "steps=1"]
     r = tune("--checkpoint", str(tiny_run / "run"), *both)
     assert r.returncode != 0 and "exclusive" in r.stderr
+
+
+def test_options_are_typed_booleans_included():
+    sys.path.insert(0, str(SCRIPT.parent))
+    from evaluate_default_model import parse_options
+
+    got = parse_options(["guide_root_height=false", "x=True", "steps=50", "g=2.5", "r=base", "s=none"])
+    assert got == {"guide_root_height": False, "x": True, "steps": 50, "g": 2.5, "r": "base", "s": None}
+    assert got["guide_root_height"] is False and got["x"] is True

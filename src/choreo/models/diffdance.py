@@ -753,6 +753,8 @@ class DiffDanceMethod(Method):
             raise ChoreoError(f"noise_level is a fraction of the noise schedule (0..1), got {o['noise_level']}")
         check_ssr_root(o["ssr_root"])
         check_guidance_from(o["guidance_from"])
+        if not isinstance(o["guide_root_height"], (bool, np.bool_)):
+            raise ChoreoError(f"guide_root_height is true or false, got {o['guide_root_height']!r}")
         if o["guidance_from"] == "style" and not (self.styles and self.config.music_dropout > 0):
             raise ChoreoError(
                 "guidance_from 'style' needs a model trained with styles and music_dropout > 0 "
