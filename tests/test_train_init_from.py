@@ -33,8 +33,8 @@ def source(tmp_path_factory, data_dir):
     return root
 
 
-# a run that cannot move its weights: the diffusion stage only, learning rate 0
-FROZEN = {"model": {"encoder_steps": 0, "adapter_steps": 0}}
+# with learning rate 0, a run of the diffusion stage only cannot move its weights
+DIFFUSION_ONLY = {"encoder_steps": 0, "adapter_steps": 0}
 
 
 def _assert_same(a: dict, b: dict, msg: str) -> None:
@@ -48,11 +48,11 @@ def test_a_run_starts_from_the_ema_weights_and_the_normaliser_of_another(source,
     run = source / "all"
     # trained on one sequence only: its own normaliser would differ, the source's is taken
     train = {"steps": 1, "lr": 0.0, "init_from": str(source / "source")}
-    assert _train(source, data_dir, run, sequences=SEQS[:1], train=train, **{"model": FROZEN["model"]}) == 0
+    assert _train(source, data_dir, run, sequences=SEQS[:1], train=train, model=DIFFUSION_ONLY) == 0
     got = ck.load_checkpoint(run)
     assert got["spec"]["normalizer"] == src["spec"]["normalizer"]
     own = source / "own"  # the same run without init_from fits a normaliser of its own
-    assert _train(source, data_dir, own, sequences=SEQS[:1], train={"steps": 1}, **{"model": FROZEN["model"]}) == 0
+    assert _train(source, data_dir, own, sequences=SEQS[:1], train={"steps": 1}, model=DIFFUSION_ONLY) == 0
     assert ck.load_checkpoint(own)["spec"]["normalizer"] != src["spec"]["normalizer"]
     for name in ("base", "ssr"):  # the averaged weights, where the source has them
         _assert_same(src["ema"][name], got["components"][name], name)
@@ -65,7 +65,7 @@ def test_init_components_takes_only_the_named_ones(source, data_dir):
     src = ck.load_checkpoint(source / "source")
     run = source / "some"
     train = {"steps": 1, "lr": 0.0, "init_from": str(source / "source"), "init_components": ["base", "ssr"]}
-    assert _train(source, data_dir, run, train=train, **{"model": FROZEN["model"]}) == 0
+    assert _train(source, data_dir, run, train=train, model=DIFFUSION_ONLY) == 0
     got = ck.load_checkpoint(run)
     _assert_same(src["ema"]["base"], got["components"]["base"], "base")
     # the music encoder starts from the seed, not from the source (which trained it one step)

@@ -49,6 +49,8 @@ from choreo.models.longform import WindowPlan, couple, split_windows
 from choreo.models.rotary import rotary_tables
 
 CONDITIONING = ("add", "cross")
+#: what classifier-free guidance can start from: the null condition, or the null music with the style kept
+GUIDANCE_FROM = ("nothing", "style")
 
 
 # ---- frame rates ----------------------------------------------------------------------------------------------
@@ -441,8 +443,8 @@ def sample_windows(
             the style kept; a stage with styles).
         plain_channels: channels left unguided (:func:`guided_denoiser`).
     """
-    if null not in ("nothing", "style"):
-        raise ChoreoError(f"guidance starts from 'nothing' or 'style', got {null!r}")
+    if null not in GUIDANCE_FROM:
+        raise ChoreoError(f"guidance_from must be one of {', '.join(GUIDANCE_FROM)}, got {null!r}")
     N, W = plan.n_windows, plan.window
     out = torch.empty(N, W, dim, device=cond.device)
     chunk = max(1, int(chunk_windows))

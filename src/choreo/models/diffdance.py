@@ -47,6 +47,7 @@ from choreo.models.align import (
 )
 from choreo.models.cascade import (
     CONDITIONING,
+    GUIDANCE_FROM,
     StageDenoiser,
     decimate,
     downsample_constraint,
@@ -72,9 +73,6 @@ def check_ssr_root(name: str) -> None:
     """A ChoreoError unless ``name`` is one of :data:`SSR_ROOTS`."""
     if name not in SSR_ROOTS:
         raise ChoreoError(f"unknown ssr_root {name!r} (known: {', '.join(SSR_ROOTS)})")
-
-
-GUIDANCE_FROM = ("nothing", "style")
 
 
 def check_guidance_from(name: str) -> None:
