@@ -54,6 +54,7 @@ ROWS = (
     ("pfc", "PFC", "close to real / lower"),
     ("foot_sliding", "foot sliding (m/s)", "close to real / lower"),
     ("jitter", "jitter (m/s^3)", "close to real"),
+    ("floor_height", "floor height (m, lowest joint)", "close to real"),
 )
 #: the rows ``--dancerevolution`` adds (keys of the ``dancerevolution`` block, and freezing)
 DR_ROWS = (

@@ -3,9 +3,9 @@
 For every setting and seed, the model dances to the songs of some training dances (the excerpt each real dance
 was performed to, its first ``--seconds``, feet locked as ``choreo dance`` does); ``choreo eval`` (protocol
 ``edge``) scores the dances against those real dances. The table gives, per setting, the mean over seeds of
-FID_k, Div_k, BAS, PFC, foot sliding and jitter, beside the real dances' own numbers. In-sample numbers flatter
-every setting alike; what they are for is the ranking of settings and the trade-off between them (e.g. Div_k
-against FID_k and jitter).
+FID_k, Div_k, BAS, PFC, foot sliding, jitter and floor height (a floating dancer), beside the real dances' own
+numbers. In-sample numbers flatter every setting alike; what they are for is the ranking of settings and the
+trade-off between them (e.g. Div_k against FID_k and jitter).
 
     .venv/bin/python scripts/tune_sampling.py --checkpoint diffdance \\
         --settings "ssr_guidance=1.0" "ssr_guidance=1.5" "guidance=4;ssr_guidance=1.0" --seeds 0 [--out runs/tune]
@@ -47,6 +47,7 @@ METRICS = (
     ("pfc", "PFC"),
     ("foot_sliding", "sliding"),
     ("jitter", "jitter"),
+    ("floor_height", "floor"),
 )
 
 

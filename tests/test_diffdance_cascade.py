@@ -241,6 +241,7 @@ def test_sampling_options_defaults_and_guidance():
         "style": None,
         "guidance_from": "nothing",
         "guide_root_height": True,
+        "guidance_rescale": 0.0,
     }
     with pytest.raises(ChoreoError, match="trained without dance styles"):
         m.generate(music_for(20), steps=2, style="waltz")

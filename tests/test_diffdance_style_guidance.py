@@ -185,6 +185,43 @@ def test_plain_channels_take_the_conditional_prediction_and_the_rest_is_guided()
     assert not torch.allclose(base[..., 1], cond[..., 1], atol=1e-3)  # guidance did move that channel
 
 
+def test_guidance_rescale_brings_each_window_to_the_conditional_spread():
+    from choreo.models.cascade import guided_denoiser
+
+    net = _stage()
+    g = torch.Generator().manual_seed(3)
+    x, music = torch.randn(2, 6, 5, generator=g), torch.randn(2, 6, 4, generator=g)
+    ctx = net.prepare(_cond(music, 1), uncond=True)
+    with torch.no_grad():
+        cond = net.forward_cached(x, 400, ctx, slice(0, 2))
+        plain = guided_denoiser(net, ctx, [3.0])(x, 400, 0)
+        full = guided_denoiser(net, ctx, [3.0], rescale=1.0)(x, 400, 0)
+        half = guided_denoiser(net, ctx, [3.0], rescale=0.5)(x, 400, 0)
+        kept = guided_denoiser(net, ctx, [3.0], plain=(1,), rescale=1.0)(x, 400, 0)
+        one = guided_denoiser(net, ctx, [1.0], rescale=1.0)(x, 400, 0)
+    for k in range(2):
+        assert float(full[k].std()) == pytest.approx(float(cond[k].std()), rel=1e-5)
+        assert float(plain[k].std()) > 1.2 * float(cond[k].std())  # guidance 3 did widen it
+        ratio = cond[k].std() / plain[k].std()
+        torch.testing.assert_close(full[k], plain[k] * ratio, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(half, (plain + full) / 2, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(kept[..., 1], cond[..., 1], rtol=1e-5, atol=1e-6)  # plain channels still win
+    torch.testing.assert_close(one, cond, rtol=1e-5, atol=1e-6)  # nothing to rescale at guidance 1
+
+
+def test_guidance_rescale_is_a_checked_sampling_option(runs):
+    method, _ = ck.load_method(runs / "dropped", device="cpu")
+    music = np.random.default_rng(2).normal(size=(150, method.feature_dim)).astype(np.float32)
+    kw = dict(seed=5, steps=3, ssr_steps=2, noise_level=0.0, style="waltz")
+    plain = method.cascade(music, guidance=3.0, **kw)
+    rescaled = method.cascade(music, guidance=3.0, guidance_rescale=0.7, **kw)
+    assert not np.allclose(rescaled.motion, plain.motion, atol=1e-4)
+    np.testing.assert_array_equal(method.cascade(music, guidance=3.0, guidance_rescale=0.0, **kw).motion, plain.motion)
+    for bad in (1.5, -0.1, "much"):
+        with pytest.raises(ChoreoError, match="guidance_rescale is a number in 0..1"):
+            method.cascade(music, steps=1, guidance_rescale=bad)
+
+
 def test_guide_root_height_false_keeps_the_conditional_root_height(runs):
     method, _ = ck.load_method(runs / "dropped", device="cpu")
     music = np.random.default_rng(1).normal(size=(150, method.feature_dim)).astype(np.float32)

@@ -74,13 +74,14 @@ def test_eval_json_layout_and_protocol(fixture_run):
     root, r = fixture_run
     for key in ("fid_k", "fid_g", "div_k", "div_g", "div_k_gt", "div_g_gt", "bas", "bas_gt", "pfc", "pfc_gt",
                 "bas_fact", "bas_fact_gt", "foot_sliding", "foot_sliding_gt", "jitter", "jitter_gt", "freezing",
-                "freezing_gt", "protocol", "per_file", "notes"):  # fmt: skip
+                "freezing_gt", "floor_height", "floor_height_gt", "protocol", "per_file", "notes"):  # fmt: skip
         assert key in r, key
     p = r["protocol"]
     assert p["name"] == "aistpp" and p["fps"] == 60 and p["window_frames"] is None and p["root_zero"] is True
     assert "population std" in p["normalisation"] and "first frame" in p["root_zeroing"]
     rec = r["per_file"]["pred"]["w11.npz"]
-    assert set(rec) >= {"bas", "bas_fact", "pfc", "foot_sliding", "jitter", "freezing", "frames", "clips"}
+    assert set(rec) >= {"bas", "bas_fact", "pfc", "foot_sliding", "jitter", "freezing", "floor_height", "frames"}
+    assert rec["clips"] == 1
     assert rec["frames"] == 240 and rec["clips"] == 1
     assert 0 < rec["foot_sliding"] < 0.3  # m/s, only while in contact (speed < 0.3 m/s)
     assert r["jitter"] > r["jitter_gt"]  # the noisy windows jitter

@@ -16,7 +16,15 @@ from choreo.metrics.beats import (
     motion_beats_fact,
 )
 from choreo.metrics.fid import diversity, fid, fid_from_statistics, normalize
-from choreo.metrics.physics import foot_sliding, freezing, jitter, pfc, resample_linear, to_edge_pfc_frame
+from choreo.metrics.physics import (
+    floor_height,
+    foot_sliding,
+    freezing,
+    jitter,
+    pfc,
+    resample_linear,
+    to_edge_pfc_frame,
+)
 
 
 # --- FID and diversity -----------------------------------------------------------------------------------
@@ -185,6 +193,20 @@ def test_foot_sliding_hand_computed():
     v = foot_sliding(p, contacts, fps, feet=(0, 1, 2, 3))
     assert v == pytest.approx((3 * 3.0 + 3 * 0.0) / 6)
     assert foot_sliding(p, np.zeros((4, 4), bool), fps, feet=(0, 1, 2, 3)) == 0.0
+
+
+def test_floor_height_hand_computed():
+    p = np.zeros((5, 3, 3))
+    p[:, 0, 1] = [0.1, 0.1, 0.2, 0.9, 0.1]  # the lowest joint changes: joint 0 ...
+    p[:, 1, 1] = [0.5, 0.3, 0.05, 0.4, 0.6]  # ... then joint 1 at frame 2
+    p[:, 2, 1] = 1.0
+    # lowest per frame 0.1, 0.1, 0.05, 0.4, 0.1: median 0.1, not moved by one frame in the air
+    assert floor_height(p) == pytest.approx(0.1)
+    lifted = p.copy()
+    lifted[..., 1] += 0.5  # a dancer half a metre up
+    np.testing.assert_allclose(floor_height(np.stack([p, lifted])), [0.1, 0.6])
+    zup = p[..., [0, 2, 1]]  # the same heights on the z axis
+    assert floor_height(zup, up_axis=2) == pytest.approx(0.1)
 
 
 def test_jitter_and_freezing_hand_computed():

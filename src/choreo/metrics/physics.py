@@ -1,4 +1,4 @@
-"""Physical plausibility scores: PFC (EDGE), foot sliding, jitter, freezing.
+"""Physical plausibility scores: PFC (EDGE), foot sliding, jitter, freezing, floor height.
 
 All take joint positions ``(N, T, J, 3)`` or ``(T, J, 3)`` in metres, **y-up**, at ``fps`` frames per second.
 
@@ -18,7 +18,9 @@ PFC (EDGE ``eval/eval_pfc.py`` ``calc_physical_score``), :func:`pfc`:
 Foot sliding (:func:`foot_sliding`): mean horizontal speed (m/s) of the foot joints over the frames where they
 are in contact. Jitter (:func:`jitter`): mean magnitude of the third finite difference (jerk, m/s^3) over
 frames and joints. Freezing (:func:`freezing`): mean squared joint speed of the last fifth of the clip divided
-by that of the first fifth (near 0 when a long dance dies out, ~1 when it keeps its energy).
+by that of the first fifth (near 0 when a long dance dies out, ~1 when it keeps its energy). Floor height
+(:func:`floor_height`): median over frames of the lowest joint's height (m) above the floor plane (height 0):
+a dancer who floats, or sinks, shows here and in none of the others, which look at motion, not at height.
 """
 
 from __future__ import annotations
@@ -154,6 +156,19 @@ def jitter(positions: np.ndarray, fps: float) -> np.ndarray | float:
     jerk += mid
     jerk *= fps**3
     out = norm_last(jerk).mean(axis=(1, 2))
+    return float(out[0]) if single else out
+
+
+def floor_height(positions: np.ndarray, up_axis: int = 1) -> np.ndarray | float:
+    """Median over frames of the lowest joint's height (m) above height 0. (N,) or float.
+
+    It reads the joints as they are (a skeleton without toes stands on its ankles, a few centimetres up); compare
+    it with real dances of the same skeleton. It does not depend on the frame rate.
+    """
+    p, single = _batch(positions)
+    if p.shape[1] < 1:
+        raise ValueError("floor height needs at least one frame")
+    out = np.median(p[..., up_axis].min(axis=2), axis=1)
     return float(out[0]) if single else out
 
 

@@ -32,7 +32,7 @@ from choreo.metrics.beats import bas_bailando, bas_fact, motion_beats_bailando, 
 from choreo.metrics.features import VARIANTS, geometric_features, kinetic_features
 from choreo.metrics.fid import diversity, fid, normalize
 from choreo.metrics.joint_map import geometric_joints
-from choreo.metrics.physics import foot_sliding, freezing, jitter, pfc
+from choreo.metrics.physics import floor_height, foot_sliding, freezing, jitter, pfc
 from choreo.motion.motion import Motion
 
 #: minimum frames per clip (at the protocol's frame rate) for every metric to be defined.
@@ -91,6 +91,7 @@ class Protocol:
         d["foot_sliding"] = "mean horizontal foot speed (m/s) while in contact (Motion.foot_contacts), per file"
         d["jitter"] = "mean jerk magnitude (m/s^3) over frames and joints, per file"
         d["freezing"] = "mean squared joint speed of the last fifth / first fifth of each file"
+        d["floor_height"] = "median over frames of the lowest joint's height (m) above height 0, per file"
         return d
 
 
@@ -195,6 +196,7 @@ class _SetScores:
     jitter: list = field(default_factory=list)
     freezing: list = field(default_factory=list)
     foot_sliding: list = field(default_factory=list)
+    floor_height: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.bas = [None] * self.n_clips
@@ -203,13 +205,15 @@ class _SetScores:
         self.jitter = [None] * self.n_files
         self.freezing = [None] * self.n_files
         self.foot_sliding = [None] * self.n_files
+        self.floor_height = [None] * self.n_files
 
 
 def _file_scores(
     files: Sequence[_File], file_ids: Sequence[int], data: np.ndarray, fps: float, out: _SetScores
 ) -> None:
-    """Jitter, freezing, foot sliding of whole files, from their stacked positions (any translation)."""
+    """Jitter, freezing, foot sliding, floor height of whole files, from their stacked positions (as placed)."""
     jit = np.atleast_1d(jitter(data, fps))
+    floor = np.atleast_1d(floor_height(data))
     frz = np.atleast_1d(freezing(data, fps))
     feet = files[file_ids[0]].motion.skeleton.feet
     slide = None
@@ -220,6 +224,7 @@ def _file_scores(
     for k, i in enumerate(file_ids):
         out.jitter[i] = float(jit[k])
         out.freezing[i] = float(frz[k])
+        out.floor_height[i] = float(floor[k])
         out.foot_sliding[i] = None if slide is None else float(slide[k])
 
 
@@ -298,8 +303,9 @@ def evaluate(
 
     Returns:
         A JSON-ready dict: ``fid_k, fid_g, div_k, div_g, div_k_gt, div_g_gt, bas, bas_gt, bas_fact,
-        bas_fact_gt, pfc, pfc_gt, foot_sliding(_gt), jitter(_gt), freezing(_gt)`` (None where undefined),
-        ``n_files``, ``n_clips``, ``protocol``, ``notes`` and ``per_file`` (``{"pred": {name: {...}}, "gt": ...}``).
+        bas_fact_gt, pfc, pfc_gt, foot_sliding(_gt), jitter(_gt), freezing(_gt), floor_height(_gt)``
+        (None where undefined), ``n_files``, ``n_clips``, ``protocol``, ``notes`` and ``per_file``
+        (``{"pred": {name: {...}}, "gt": ...}``).
     """
     if isinstance(protocol, str):
         if protocol not in PROTOCOLS:
@@ -355,7 +361,7 @@ def evaluate(
         suffix = "" if s == "pred" else "_gt"
         for key in ("bas", "bas_fact", "pfc"):
             result[key + suffix] = _mean(getattr(sc, key))
-        for key in ("foot_sliding", "jitter", "freezing"):
+        for key in ("foot_sliding", "jitter", "freezing", "floor_height"):
             result[key + suffix] = _mean(getattr(sc, key))
         records: dict[str, dict] = {}
         ci = 0
@@ -369,7 +375,7 @@ def evaluate(
             }
             for key in ("bas", "bas_fact", "pfc"):
                 rec[key] = _mean(getattr(sc, key)[ci : ci + n])
-            for key in ("foot_sliding", "jitter", "freezing"):
+            for key in ("foot_sliding", "jitter", "freezing", "floor_height"):
                 rec[key] = getattr(sc, key)[fi]
             records[f.entry.name] = rec
             ci += n
@@ -401,6 +407,7 @@ TABLE_ROWS = (
     ("foot sliding m/s", "foot_sliding", "foot_sliding_gt"),
     ("jitter m/s^3", "jitter", "jitter_gt"),
     ("freezing", "freezing", "freezing_gt"),
+    ("floor height m", "floor_height", "floor_height_gt"),
 )
 
 

@@ -44,7 +44,7 @@ from torch import nn
 
 from choreo.errors import ChoreoError
 from choreo.models.denoiser import FiLMDecoderLayer, SelfAttention, _feed_forward, timestep_embedding
-from choreo.models.diffusion import GaussianDiffusion, guided, randn_like
+from choreo.models.diffusion import GaussianDiffusion, guided, randn_like, rescale_guided
 from choreo.models.longform import WindowPlan, couple, split_windows
 from choreo.models.rotary import rotary_tables
 
@@ -376,11 +376,19 @@ class StageDenoiser(nn.Module):
 
 
 # ---- sampling many windows -------------------------------------------------------------------------------------
-def guided_denoiser(model: StageDenoiser, ctx: StageContext, weights: list[float], plain: tuple[int, ...] = ()):
+def guided_denoiser(
+    model: StageDenoiser,
+    ctx: StageContext,
+    weights: list[float],
+    plain: tuple[int, ...] = (),
+    rescale: float = 0.0,
+):
     """``(x, t, step) -> x0`` with classifier-free guidance weight ``weights[step]`` (cond and null in one batch).
 
-    Channels in ``plain`` take the conditional prediction as it is (guidance 1) wherever both are computed:
-    guidance extrapolates every channel, and a small offset of a global one (the root's height) grows with w.
+    ``rescale`` > 0 pulls each window's guided x0 back towards the conditional one's spread
+    (:func:`~choreo.models.diffusion.rescale_guided`). Channels in ``plain`` then take the conditional
+    prediction as it is (guidance 1) wherever both are computed: guidance extrapolates every channel, and a
+    small offset of a global one (the root's height) grows with w.
     """
     n = ctx.n
     keep = list(plain)
@@ -393,7 +401,7 @@ def guided_denoiser(model: StageDenoiser, ctx: StageContext, weights: list[float
         if w == 0.0:
             return model.forward_cached(x, t, ctx, slice(n, 2 * n)).float()
         both = model.forward_cached(torch.cat((x, x), dim=0), t, ctx, slice(0, 2 * n)).float()
-        out = guided(both[:n], both[n:], w)
+        out = rescale_guided(guided(both[:n], both[n:], w), both[:n], rescale)
         if keep:
             out[..., keep] = both[:n][..., keep]
         return out
@@ -423,6 +431,7 @@ def sample_windows(
     clip: bool | tuple[torch.Tensor, torch.Tensor] = True,
     null: str = "nothing",
     plain_channels: tuple[int, ...] = (),
+    rescale: float = 0.0,
 ) -> torch.Tensor:
     """Denoise every window of ``plan`` for one stage; returns the clean windows (N, W, dim), normalised.
 
@@ -442,6 +451,7 @@ def sample_windows(
         null: what guidance starts from: ``nothing`` (the null condition) or ``style`` (the null music with
             the style kept; a stage with styles).
         plain_channels: channels left unguided (:func:`guided_denoiser`).
+        rescale: guidance rescale phi, 0..1 (:func:`guided_denoiser`).
     """
     if null not in GUIDANCE_FROM:
         raise ChoreoError(f"guidance_from must be one of {', '.join(GUIDANCE_FROM)}, got {null!r}")
@@ -476,7 +486,7 @@ def sample_windows(
 
         needs_post = m_ab is not None or couple_plan is not None
         out[a:b] = diffusion.sample_loop(
-            guided_denoiser(model, ctx, weights, tuple(plain_channels)),
+            guided_denoiser(model, ctx, weights, tuple(plain_channels), float(rescale)),
             x,
             steps,
             sampler,

@@ -166,6 +166,9 @@ class DiffDanceConfig:
             it from the conditional prediction (guidance 1) while the body is guided: guidance multiplies any
             offset between the two predictions' heights, which made a standardised model's dancer float
             (docs/diffdance.md, "Guidance from the style").
+        guidance_rescale: phi of guidance rescale (Lin et al., WACV 2024) at both stages, 0 (plain guidance, as
+            published) .. 1: each window's guided x0 is pulled back to the conditional prediction's spread
+            (:func:`~choreo.models.diffusion.rescale_guided`).
         ssr_root: where the full-rate dance's root travel (the ``+rootvel`` horizontal displacements) comes
             from: ``ssr`` (the SSR's output, as published) or ``base`` (the base stage's, upsampled linearly; the
             SSR then refines the body and the root height). An undertrained SSR can lose the travel of a base
@@ -237,6 +240,7 @@ class DiffDanceConfig:
     style: str | None = None
     guidance_from: str = "nothing"
     guide_root_height: bool = True
+    guidance_rescale: float = 0.0
     chunk_windows: int = 16
     rotary_theta: float = 10000.0
 
@@ -337,6 +341,7 @@ class DiffDanceMethod(Method):
         "style",
         "guidance_from",
         "guide_root_height",
+        "guidance_rescale",
     )
 
     def __init__(self, config: DiffDanceConfig, spec):
@@ -753,6 +758,12 @@ class DiffDanceMethod(Method):
         check_guidance_from(o["guidance_from"])
         if not isinstance(o["guide_root_height"], (bool, np.bool_)):
             raise ChoreoError(f"guide_root_height is true or false, got {o['guide_root_height']!r}")
+        try:
+            o["guidance_rescale"] = float(o["guidance_rescale"])
+        except (TypeError, ValueError):
+            raise ChoreoError(f"guidance_rescale is a number in 0..1, got {o['guidance_rescale']!r}") from None
+        if not 0.0 <= o["guidance_rescale"] <= 1.0:
+            raise ChoreoError(f"guidance_rescale is a number in 0..1, got {o['guidance_rescale']}")
         if o["guidance_from"] == "style" and not (self.styles and self.config.music_dropout > 0):
             raise ChoreoError(
                 "guidance_from 'style' needs a model trained with styles and music_dropout > 0 "
@@ -794,6 +805,7 @@ class DiffDanceMethod(Method):
         style: str | int | None = None,
         guidance_from: str | None = None,
         guide_root_height: bool | None = None,
+        guidance_rescale: float | None = None,
         chunk_windows: int | None = None,
         ramp: bool | None = None,
         coupled: bool = True,
@@ -822,6 +834,7 @@ class DiffDanceMethod(Method):
                 ``music_dropout``).
             guide_root_height: False leaves the root's height unguided at both stages (the config's
                 ``guide_root_height``).
+            guidance_rescale: phi of the guidance rescale at both stages (the config's ``guidance_rescale``).
             chunk_windows: most windows per batched forward (default the config's).
             ramp: ramp the guidance from 0 to w over the first half of the steps (default: when a stage has
                 more than one coupled window, as EDGE does).
@@ -840,6 +853,7 @@ class DiffDanceMethod(Method):
             style=style,
             guidance_from=guidance_from,
             guide_root_height=guide_root_height,
+            guidance_rescale=guidance_rescale,
         )
         style_idx = self.style_index(o["style"])
         m = self._check_music(music)
@@ -908,6 +922,7 @@ class DiffDanceMethod(Method):
                 clip=clip,
                 null=o["guidance_from"],
                 plain_channels=plain,
+                rescale=o["guidance_rescale"],
             )
             stage_real = stitch(self._denormalize(low_w), base_plan, blend)  # (n_low, C), stage units
             if mask_low is not None:
@@ -936,6 +951,7 @@ class DiffDanceMethod(Method):
                 on_step=bar.update,
                 clip=clip,
                 plain_channels=plain,
+                rescale=o["guidance_rescale"],
             )
         bar.close()
         motion = stitch(self._denormalize(out), ssr_plan, blend)
