@@ -166,18 +166,28 @@ def test_choreo_dance_takes_guidance_from(runs, data_dir, tmp_path, capsys):
     assert not list(bad.glob("*.npz"))
 
 
-def test_plain_channels_take_the_conditional_prediction_and_the_rest_is_guided():
+def _guided_at_400(seed: int):
+    """A randomised stage, 2 windows and their conditional and null x0 at t = 400, and ``denoise(**kw)``."""
     from choreo.models.cascade import guided_denoiser
 
     net = _stage()
-    g = torch.Generator().manual_seed(2)
+    g = torch.Generator().manual_seed(seed)
     x, music = torch.randn(2, 6, 5, generator=g), torch.randn(2, 6, 4, generator=g)
     ctx = net.prepare(_cond(music, 1), uncond=True)
     with torch.no_grad():
         cond = net.forward_cached(x, 400, ctx, slice(0, 2))
         null = net.forward_cached(x, 400, ctx, slice(2, 4))
-        out = guided_denoiser(net, ctx, [3.0], plain=(1,))(x, 400, 0)
-        base = guided_denoiser(net, ctx, [3.0])(x, 400, 0)
+
+    def denoise(w: float = 3.0, **kw) -> torch.Tensor:
+        with torch.no_grad():
+            return guided_denoiser(net, ctx, [w], **kw)(x, 400, 0)
+
+    return cond, null, denoise
+
+
+def test_plain_channels_take_the_conditional_prediction_and_the_rest_is_guided():
+    cond, null, denoise = _guided_at_400(2)
+    out, base = denoise(plain=(1,)), denoise()
     torch.testing.assert_close(base, null + 3.0 * (cond - null), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(out[..., 1], cond[..., 1], rtol=1e-5, atol=1e-5)
     keep = [0, 2, 3, 4]
@@ -186,19 +196,9 @@ def test_plain_channels_take_the_conditional_prediction_and_the_rest_is_guided()
 
 
 def test_guidance_rescale_brings_each_window_to_the_conditional_spread():
-    from choreo.models.cascade import guided_denoiser
-
-    net = _stage()
-    g = torch.Generator().manual_seed(3)
-    x, music = torch.randn(2, 6, 5, generator=g), torch.randn(2, 6, 4, generator=g)
-    ctx = net.prepare(_cond(music, 1), uncond=True)
-    with torch.no_grad():
-        cond = net.forward_cached(x, 400, ctx, slice(0, 2))
-        plain = guided_denoiser(net, ctx, [3.0])(x, 400, 0)
-        full = guided_denoiser(net, ctx, [3.0], rescale=1.0)(x, 400, 0)
-        half = guided_denoiser(net, ctx, [3.0], rescale=0.5)(x, 400, 0)
-        kept = guided_denoiser(net, ctx, [3.0], plain=(1,), rescale=1.0)(x, 400, 0)
-        one = guided_denoiser(net, ctx, [1.0], rescale=1.0)(x, 400, 0)
+    cond, _, denoise = _guided_at_400(3)
+    plain, full, half = denoise(), denoise(rescale=1.0), denoise(rescale=0.5)
+    kept, one = denoise(plain=(1,), rescale=1.0), denoise(1.0, rescale=1.0)
     for k in range(2):
         assert float(full[k].std()) == pytest.approx(float(cond[k].std()), rel=1e-5)
         assert float(plain[k].std()) > 1.2 * float(cond[k].std())  # guidance 3 did widen it
