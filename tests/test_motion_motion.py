@@ -126,3 +126,19 @@ def test_mirror_rotations(aist):
     # a plain left/right swap without reflecting the rotations would be far off
     wrong = aist.copy(rotations=aist.rotations[:, SMPL24.mirror_map], root=aist.root * [-1, 1, 1])
     assert np.abs(wrong.joint_positions() - expected).max() > 5 * err
+
+
+def test_grounded_moves_positions_and_root_by_the_floor_percentile(aist):
+    P = aist.joint_positions()
+    lowest = P[..., 1].min(axis=1)
+    g = aist.grounded()
+    assert g.rotations is aist.rotations or np.array_equal(g.rotations, aist.rotations)
+    floor = np.percentile(lowest, 5)
+    np.testing.assert_allclose(g.root[:, 1], aist.root[:, 1] - floor)
+    np.testing.assert_allclose(g.root[:, [0, 2]], aist.root[:, [0, 2]])
+    np.testing.assert_allclose(np.percentile(g.joint_positions()[..., 1].min(axis=1), 5), 0.0, atol=1e-9)
+    assert aist.root[:, 1].min() > 0.5  # the original is untouched (a copy moved)
+    pos = Motion(aist.skeleton, aist.fps, positions=P + np.array([0.0, 0.3, 0.0]))
+    np.testing.assert_allclose(pos.grounded(0.0).positions[..., 1].min(), 0.0, atol=1e-9)
+    with pytest.raises(ChoreoError, match="floor percentile"):
+        aist.grounded(120)

@@ -210,6 +210,24 @@ class Motion:
         out[:, [i for i, f in enumerate(feet) if f >= 0]] = v < thr
         return out
 
+    def grounded(self, percentile: float = 5.0) -> Motion:
+        """The same motion moved vertically so that it stands on the floor (height 0).
+
+        The floor is taken as the ``percentile`` of the per-frame lowest joint's height: capture setups put the
+        ground at different heights (in Dance with Melody the files' lowest joints sit between -0.03 and 0.40 m),
+        and a low percentile rather than the minimum keeps a glitch frame or a dip from deciding it. Positions and
+        the root trajectory move alike; rotations do not change.
+        """
+        if not 0.0 <= percentile <= 100.0:
+            raise ChoreoError(f"the floor percentile is 0..100, got {percentile}", self.meta.get("source"))
+        floor = float(np.percentile(self.joint_positions()[..., 1].min(axis=1), percentile))
+        positions = None if self.positions is None else np.asarray(self.positions).copy()
+        root = None if self.root is None else np.asarray(self.root).copy()
+        for a in (positions, root):
+            if a is not None:
+                a[..., 1] -= floor
+        return self.copy(positions=positions, root=root)
+
     def mirror(self) -> Motion:
         """The left/right mirror image: joints swapped by ``skeleton.mirror_pairs`` and x negated.
 

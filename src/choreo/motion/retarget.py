@@ -187,8 +187,8 @@ def retarget_positions(motion: Motion, target: Skeleton) -> Motion:
             else:
                 out[:, j] = out[:, p] + (rest[j] if rest is not None else 0.0)
         done[j] = True
-    # stand it on the floor (y = 0 under the feet): capture setups put the ground at different heights
-    out[..., 1] -= np.percentile(out[..., 1].min(axis=1), 5)
     meta = dict(motion.meta)
     meta["retargeted_from"] = src.name
-    return Motion(target, motion.fps, positions=out.astype(np.float32), meta=meta)
+    # stand it on the floor (y = 0 under the feet): capture setups put the ground at different heights
+    grounded = Motion(target, motion.fps, positions=out, meta=meta).grounded()
+    return grounded.copy(positions=grounded.positions.astype(np.float32))
