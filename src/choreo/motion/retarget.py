@@ -190,5 +190,4 @@ def retarget_positions(motion: Motion, target: Skeleton) -> Motion:
     meta = dict(motion.meta)
     meta["retargeted_from"] = src.name
     # stand it on the floor (y = 0 under the feet): capture setups put the ground at different heights
-    grounded = Motion(target, motion.fps, positions=out, meta=meta).grounded()
-    return grounded.copy(positions=grounded.positions.astype(np.float32))
+    return Motion(target, motion.fps, positions=out.astype(np.float32), meta=meta).grounded()
