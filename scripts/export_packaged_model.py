@@ -54,6 +54,9 @@ def export(run: str, out: str, settings: dict, info: dict) -> Path:
                 raise ChoreoError(
                     f"{run}: {name}={value!r} is not of type {type(old).__name__} (the model's value: {old!r})"
                 )
+            if isinstance(old, float) and numeric:
+                # ``guidance=3`` reads as an int; the file keeps the field's own type
+                settings[name] = float(value)
         model.update(settings)
         save_checkpoint(probe, state)
         try:

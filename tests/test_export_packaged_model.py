@@ -37,6 +37,8 @@ def test_export_writes_the_settings_and_the_info(tmp_path):
     assert weights and all(t.dtype == torch.float16 for t in weights)
     d = Choreographer.load(out, device="cpu", threads=1).method.sampling_defaults()
     assert (d["guidance"], d["ssr_root"], d["ssr_steps"], d["ssr_guidance"], d["steps"]) == (3, "ssr", None, 1.0, 100)
+    # ``guidance=3`` reads as YAML's int; the file keeps the field's float type
+    assert type(state["config"]["model"]["guidance"]) is float and type(d["steps"]) is int
     # the weights are the source's, cast to fp16 (the packaged file already is): identical
     src_ema = load_checkpoint(src)["ema"]
     assert all(torch.equal(src_ema[c][n], t) for c, sd in state["ema"].items() for n, t in sd.items())
