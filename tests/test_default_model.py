@@ -94,9 +94,9 @@ def test_sampling_settings_saved_in_the_checkpoint_are_honoured(tmp_path):
     copy, flags, plain = (read_motion(tmp_path / d / "demo.npz") for d in ("copy", "flags", "plain"))
     np.testing.assert_array_equal(copy.positions, flags.positions)
     assert copy.meta["guidance"] == 1.0 and copy.meta["steps"] == 10
-    # DiffDance's own (chosen on validation songs): guidance 3 from the style, the paper's 100 steps, the SSR
+    # DiffDance's own (chosen on validation songs): guidance 3.5 from the style, the paper's 100 steps, the SSR
     # unguided
-    assert plain.meta["guidance"] == 3.0 and plain.meta["steps"] == 100 and plain.meta["sampler"] == "ddim"
+    assert plain.meta["guidance"] == 3.5 and plain.meta["steps"] == 100 and plain.meta["sampler"] == "ddim"
     assert plain.meta["guidance_from"] == "style"
     assert plain.meta["ssr_guidance"] == 1.0 and plain.meta["ssr_root"] == "base"
     assert np.abs(plain.positions - flags.positions).max() > 1e-2
