@@ -41,6 +41,7 @@ def parse_settings(pairs: list[str]) -> dict:
 
 def export(run: str, out: str, settings: dict, info: dict) -> Path:
     """Write ``out`` from ``run`` with ``settings`` as the model's sampling defaults; checks the result loads."""
+    settings = dict(settings)  # float fields are coerced below; the caller's dict stays as given
     with tempfile.TemporaryDirectory() as tmp:
         # the file is built and loaded under a temporary name: nothing is written at ``out`` unless it works
         probe = export_inference(run, Path(tmp) / "probe.pt", torch.float16, info=info)
