@@ -15,7 +15,8 @@ FIXTURE = ROOT / "tests" / "fixtures" / "reference_outputs.npz"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("save_reference_outputs", ROOT / "scripts" / "save_reference_outputs.py")
+    path = ROOT / "scripts" / "save_reference_outputs.py"
+    spec = importlib.util.spec_from_file_location("save_reference_outputs", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
