@@ -8,6 +8,7 @@ import torch
 
 from choreo import checkpoint as ck
 from choreo.cli import main
+from choreo.errors import ChoreoError
 from choreo.models import trains_on
 from choreo.train.trainer import read_log
 from music_helpers import train_codec
@@ -23,7 +24,8 @@ def cache(tmp_path_factory):
 def test_codec_declares_audio_training_data():
     assert trains_on("codec") == "audio"
     assert trains_on("d2mgan") == "pairs" and trains_on("edge") == "pairs"
-    assert trains_on("no-such-method") == "pairs"
+    with pytest.raises(ChoreoError, match="unknown method 'no-such-method'"):
+        trains_on("no-such-method")
 
 
 def test_tiny_codec_trains_on_real_songs_and_lowers_the_loss(data_dir, cache, tmp_path):

@@ -95,6 +95,40 @@ def test_resume_is_exact(setup, trained):
         assert [r[k] for r in la] == [r[k] for r in lb], k
 
 
+def _recipe_at_tiny_size(name: str, setup: dict, **train):
+    """The built-in recipe ``name`` with d2mgan_tiny's network sizes and window, on the short sequences and the
+    tiny codec: every loss option and the init_from chain stay the recipe's."""
+    from choreo.train.config import RunConfig, apply_overrides
+
+    tiny = RunConfig.load("d2mgan_tiny").model
+    sizes = ["hidden", "motion_blocks", "dilations", "noise_dim", "style_dim", "disc_channels", "disc_layers"]
+    cfg = apply_overrides(RunConfig.load(name), [f"model.{k}={tiny[k]}" for k in sizes] + ["data.window_seconds=2.0"])
+    cfg.data.path, cfg.data.cache_dir = str(setup["dwm"]), str(setup["cache"])
+    cfg.model["codec_checkpoint"] = str(setup["codec"])
+    for k, v in {"steps": 2, "batch_size": 4, "log_every": 1, "save_every": 2, **train}.items():
+        setattr(cfg.train, k, v)
+    return cfg
+
+
+def test_the_packaged_recipe_chain_trains_at_tiny_size(setup):
+    """d2mgan_published, then d2mgan from its weights (train.init_from): the second leg starts from the first's EMA
+    generator and its discriminator (checked with lr 0), adds a new mel discriminator and logs the pulse term."""
+    first = setup["root"] / "published"
+    Trainer(_recipe_at_tiny_size("d2mgan_published", setup), first, progress=False).fit()
+    cfg = _recipe_at_tiny_size("d2mgan", setup, lr=0.0)
+    assert cfg.train.init_components == ["generator", "discriminator"]
+    cfg.train.init_from = str(first)
+    second = setup["root"] / "packaged_recipe"
+    out = Trainer(cfg, second, progress=False).fit()
+    assert out["step"] == 2 and np.isfinite(out["loss"])
+    assert {"pulse", "adv_mel", "fm_mel", "d_mel_real"} <= set(read_log(second / "log.csv")[0])
+    a, b = ck.load_checkpoint(first), ck.load_checkpoint(second)
+    assert set(b["components"]) == {"generator", "discriminator", "mel_discriminator", "codec"}
+    for name, source in (("generator", a["ema"]), ("discriminator", a["components"])):
+        for k, v in source[name].items():
+            torch.testing.assert_close(b["components"][name][k], v, rtol=0, atol=0)
+
+
 @pytest.mark.slow
 def test_two_processes_give_the_single_process_run(setup, trained):
     run, _ = trained

@@ -112,24 +112,6 @@ def test_encoded_set_is_cached_and_keyed_by_config(cfg, ds, cache_dir):
     assert d25.window_frames == 50 and len(set((cache_dir / "datasets").iterdir()) - before) == 1
 
 
-def test_ground_stands_every_sequence_on_the_floor(cfg, ds, data_dir):
-    grounded = build_dataset(DataConfig(**{**cfg.__dict__, "ground": True}), "train")
-    y = ds.representation.root_channels.start + 1
-    a, b = ds._raw["motion"].numpy(), grounded._raw["motion"].numpy()
-    start = 0
-    for info in ds.sequences:
-        m30 = read_motion(data_dir / "dance_with_melody" / info.name).resample(30.0)
-        # the capture's floor: the 5th percentile of the lowest joint's height (mirroring keeps heights)
-        floor = np.percentile(m30.positions[..., 1].min(axis=1), 5)
-        assert abs(floor) > 0.02  # these captures are not on the floor already: the test can fail
-        span = slice(start, start + info.n_frames)
-        np.testing.assert_allclose(b[span, y], a[span, y] - floor, atol=1e-5)
-        others = [c for c in range(a.shape[1]) if c != y]
-        np.testing.assert_array_equal(b[span][:, others], a[span][:, others])  # relative joints, contacts
-        start += info.n_frames
-    assert start == len(a)
-
-
 def test_test_split_uses_the_training_normaliser(cfg, ds):
     test_cfg = DataConfig(**{**cfg.__dict__, "sequences": ["DANCE_W_17"], "mirror": False})
     test = build_dataset(test_cfg, "test", normalizer=ds.normalizer)

@@ -1,4 +1,4 @@
-"""DiffDance's music-motion embedding: InfoNCE by hand, learnable temperatures, staged training, retrieval."""
+"""DiffDance's music-motion embedding: InfoNCE by hand, learnable temperatures, staged training."""
 
 from __future__ import annotations
 
@@ -9,20 +9,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from choreo.models.align import (
+from choreo.metrics.retrieval import retrieval_report
+from choreo.models.diffdance.align import (
     Adapter,
     SequenceEncoder,
-    augment_features,
-    binary_channels,
     clamp_logit_scale,
-    frame_info_nce,
-    frame_similarity,
-    genre_of,
     info_nce,
     overlap_mask,
-    retrieval_report,
     shared_frames,
-    similarity_report,
 )
 from choreo.train.config import TrainConfig
 from diffdance_standin import batch_from, spec_for, synthetic_set, untrained
@@ -135,32 +129,6 @@ def test_contrastive_logs_and_nan_for_the_other_stage():
     assert math.isnan(logs["nce"]) and logs["base_x0"].shape == (4,)
 
 
-def test_retrieval_report_by_hand():
-    # 4 clips, genres w w c c; music 0 -> dance 0 (right), music 1 -> dance 0 (wrong, same genre),
-    # music 2 -> dance 3 (wrong, same genre), music 3 -> dance 1 (wrong, other genre), dance 3 second
-    dance = np.eye(4)
-    music = np.array([[1.0, 0.1, 0.0, 0.0], [0.9, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.9], [0.0, 0.9, 0.0, 0.8]])
-    r = retrieval_report(music, dance, ["waltz", "waltz", "cha-cha", "cha-cha"])
-    assert r["n"] == 4 and r["top1"] == 0.25 and r["top5"] == 1.0
-    assert r["chance_top1"] == 0.25 and r["chance_top5"] == 1.0
-    assert r["genre_top1"] == 0.75 and r["genre_chance"] == 0.5
-    # among the same genre only: 0 right, 1 wrong, 2 wrong, 3 right (dance 1 is a waltz)
-    assert r["within_genre_top1"] == 0.5 and r["within_genre_chance"] == 0.5
-    assert r["genres"] == {"cha-cha": 2, "waltz": 2}
-    assert genre_of("DANCE_C_4") == "cha-cha" and genre_of("DANCE_W_17") == "waltz" and genre_of("x") == "x"
-    # ranks of the own dance 0, 1, 1, 1 of 3: mean 0.25
-    assert r["rank_pct"] == pytest.approx(0.25) and "song_top1" not in r
-    with pytest.raises(ValueError):
-        retrieval_report(music, dance[:3], ["a"] * 4)
-    # songs: clips 0, 1 from song a, 2, 3 from song b; first-ranked dances 0, 0, 3, 1 -> a, a, b, a
-    s = retrieval_report(music, dance, ["waltz", "waltz", "cha-cha", "cha-cha"], ["a", "a", "b", "b"])
-    assert s["song_top1"] == 0.75 and s["song_chance"] == 0.5
-    assert s["within_song_top1"] == 0.5 and s["within_song_chance"] == 0.5
-    # the same numbers from the similarity matrix itself
-    sim = F.normalize(torch.as_tensor(music), dim=-1).numpy() @ dance.T
-    assert similarity_report(sim, ["waltz", "waltz", "cha-cha", "cha-cha"], ["a", "a", "b", "b"]) == s
-
-
 def test_stage_one_aligns_paired_clips():
     """A few dozen encoder steps on the synthetic set: paired clips find each other far above chance."""
     rep, full, low, music = synthetic_set(16, 120, seed=3)
@@ -230,64 +198,6 @@ def test_info_nce_leaves_excluded_negatives_out_of_both_softmaxes():
     np.testing.assert_allclose(info_nce(a, b, scale, exclude).numpy(), want, rtol=1e-6)
     # rows without exclusions are the plain loss
     torch.testing.assert_close(info_nce(a, b, scale, exclude)[[1, 3]], info_nce(a, b, scale)[[1, 3]])
-
-
-def test_frame_similarity_sees_timing_that_the_clip_embedding_does_not():
-    t = torch.arange(40, dtype=torch.float32)
-    beat = torch.stack([torch.cos(2 * math.pi * t / 8), torch.sin(2 * math.pi * t / 8)], dim=-1)  # (40, 2)
-    music = torch.cat([beat, torch.ones(40, 1)], dim=-1)[None]
-    on_beat, late = music.clone(), torch.roll(music, 4, dims=1)  # half a period late
-    dances = torch.cat([on_beat, late])
-    clip = F.normalize(music.mean(1), dim=-1) @ F.normalize(dances.mean(1), dim=-1).T
-    assert float(clip[0, 0]) == pytest.approx(float(clip[0, 1]), abs=1e-5)  # mean pooling: no difference
-    frames = frame_similarity(music, dances)
-    assert frames.shape == (1, 2) and float(frames[0, 0]) == pytest.approx(1.0)
-    assert float(frames[0, 1]) < 0.6
-    # frame InfoNCE is info_nce's formula on that similarity
-    a, b = torch.randn(3, 5, 4), torch.randn(3, 5, 4)
-    s = 2.0 * frame_similarity(a, b)
-    target = torch.arange(3)
-    want = 0.5 * (F.cross_entropy(s, target, reduction="none") + F.cross_entropy(s.T, target, reduction="none"))
-    torch.testing.assert_close(frame_info_nce(a, b, torch.tensor(2.0)), want)
-
-
-def test_augmentation_keeps_one_hots_and_is_drawn_per_clip():
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(3, 30, 4, generator=g) * torch.tensor([1.0, 10.0, 1.0, 1.0])
-    x[..., 2] = (torch.rand(3, 30, generator=g) > 0.8).float()  # a beat one-hot
-    assert binary_channels(x).tolist() == [False, False, True, False]
-    std = x.reshape(-1, 4).std(0)
-    assert augment_features(x, std, [torch.Generator() for _ in range(3)]) is x  # nothing asked: unchanged
-
-    def gens() -> list[torch.Generator]:
-        return [torch.Generator().manual_seed(k) for k in (5, 6, 7)]
-
-    y = augment_features(x, std, gens(), shift=1.0)
-    torch.testing.assert_close(y[..., 2], x[..., 2], rtol=0, atol=0)
-    d = y - x  # a shift only: one offset per clip and channel, in that channel's units
-    torch.testing.assert_close(d, d[:, :1].expand_as(d))
-    assert float(d[:, 0, 1].abs().mean() / d[:, 0, 0].abs().mean()) > 3  # channel 1 is 10x wider
-    torch.testing.assert_close(augment_features(x, std, gens(), shift=1.0), y)  # same seeds, same draws
-    z = augment_features(x, std, gens(), gain=0.5)  # a gain around each clip's own level: the level stays
-    torch.testing.assert_close(z.mean(1), x.mean(1), rtol=1e-5, atol=1e-5)
-
-
-def test_music_standardisation_is_fitted_once_and_absent_by_default():
-    plain = SequenceEncoder(3, 8, 4, layers=1)
-    stats = {"in_mean", "in_std", "in_fitted"}
-    assert not stats & set(plain.state_dict())  # old checkpoints keep their exact keys
-    enc = SequenceEncoder(3, 8, 4, layers=1, standardize=True)
-    assert stats <= set(enc.state_dict()) and not bool(enc.in_fitted)
-    enc.load_state_dict({**plain.state_dict(), **{k: v for k, v in enc.state_dict().items() if k in stats}})
-    x = torch.randn(2, 50, 3) * torch.tensor([100.0, 1.0, 0.1]) + torch.tensor([-300.0, 0.0, 2.0])
-    enc.fit_input_stats(x)
-    assert bool(enc.in_fitted)
-    torch.testing.assert_close(enc.in_mean, x.reshape(-1, 3).mean(0), rtol=1e-5, atol=1e-3)
-    z = (x - enc.in_mean) / enc.in_std
-    torch.testing.assert_close(enc(x), plain(z))
-    before = enc.in_mean.clone()
-    enc.fit_input_stats(x + 5.0)  # once only: a resumed run keeps its statistics
-    torch.testing.assert_close(enc.in_mean, before)
 
 
 def test_overlap_masking_in_the_stage_one_loss():

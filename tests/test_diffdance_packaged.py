@@ -28,7 +28,7 @@ def test_packaged_diffdance_is_small_and_self_contained():
     assert model.method.config.music_dropout == 0.2  # what guidance from the style needs
     assert "Dance with Melody" in model.info["data"]
     # the sampling defaults chosen on songs no model heard and on training songs' unheard music (MODEL_CARD.md,
-    # scripts/tune_sampling.py): base guidance 3.5 from the style, the SSR at guidance 1 on the base stage's
+    # choreo eval --split validation): base guidance 3.5 from the style, the SSR at guidance 1 on the base stage's
     # dance as it is, the root's travel from the base stage
     d = model.method.sampling_defaults()
     got = (d["guidance"], d["guidance_from"], d["steps"], d["ssr_guidance"], d["noise_level"], d["ssr_root"])

@@ -12,6 +12,7 @@ from choreo import checkpoint as ck
 from choreo.cli import main as cli_main
 from choreo.errors import ChoreoError
 from choreo.generate import Choreographer
+from choreo.models.diffdance.loss import train_styles
 from choreo.train.config import resolve_config_path
 from choreo.train.trainer import read_log
 from conftest import DWM
@@ -121,8 +122,8 @@ def test_training_style_dropout_is_per_sample_and_seeded(styled_run):
     seeds = torch.arange(4000)
     labels = torch.full((4000,), 3)
     labels[:1000] = -1  # unknown labels stay unknown
-    a = m._train_styles(labels, seeds)
-    b = m._train_styles(labels, seeds)
+    a = train_styles(m, labels, seeds)
+    b = train_styles(m, labels, seeds)
     torch.testing.assert_close(a, b)
     unknown = len(STYLES)
     assert bool((a[:1000] == unknown).all())

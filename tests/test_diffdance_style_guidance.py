@@ -11,8 +11,8 @@ import yaml
 from choreo import checkpoint as ck
 from choreo.cli import main as cli_main
 from choreo.errors import ChoreoError
-from choreo.models.cascade import StageDenoiser
 from choreo.models.diffdance import DiffDanceConfig
+from choreo.models.diffdance.denoiser import StageDenoiser
 from choreo.train.config import resolve_config_path
 
 SEQS = ["DANCE_W_22", "DANCE_W_24"]
@@ -149,8 +149,6 @@ def test_a_model_never_trained_without_its_music_refuses_guidance_from_the_style
         method.cascade(music, steps=1, guidance_from="style")
     with pytest.raises(ChoreoError, match="guidance_from must be one of"):
         method.cascade(music, steps=1, guidance_from="silence")
-    with pytest.raises(ChoreoError, match="guide_root_height is true or false, got 'false'"):
-        method.cascade(music, steps=1, guide_root_height="false")  # a string would read as True
 
 
 def test_choreo_dance_takes_guidance_from(runs, data_dir, tmp_path, capsys):
@@ -164,72 +162,3 @@ def test_choreo_dance_takes_guidance_from(runs, data_dir, tmp_path, capsys):
     assert cli_main([*argv, "-c", str(runs / "plain"), "-o", str(bad)]) != 0
     assert "needs a model trained with styles and music_dropout" in capsys.readouterr().err
     assert not list(bad.glob("*.npz"))
-
-
-def _guided_at_400(seed: int):
-    """A randomised stage, 2 windows and their conditional and null x0 at t = 400, and ``denoise(**kw)``."""
-    from choreo.models.cascade import guided_denoiser
-
-    net = _stage()
-    g = torch.Generator().manual_seed(seed)
-    x, music = torch.randn(2, 6, 5, generator=g), torch.randn(2, 6, 4, generator=g)
-    ctx = net.prepare(_cond(music, 1), uncond=True)
-    with torch.no_grad():
-        cond = net.forward_cached(x, 400, ctx, slice(0, 2))
-        null = net.forward_cached(x, 400, ctx, slice(2, 4))
-
-    def denoise(w: float = 3.0, **kw) -> torch.Tensor:
-        with torch.no_grad():
-            return guided_denoiser(net, ctx, [w], **kw)(x, 400, 0)
-
-    return cond, null, denoise
-
-
-def test_plain_channels_take_the_conditional_prediction_and_the_rest_is_guided():
-    cond, null, denoise = _guided_at_400(2)
-    out, base = denoise(plain=(1,)), denoise()
-    torch.testing.assert_close(base, null + 3.0 * (cond - null), rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(out[..., 1], cond[..., 1], rtol=1e-5, atol=1e-5)
-    keep = [0, 2, 3, 4]
-    torch.testing.assert_close(out[..., keep], base[..., keep], rtol=0, atol=0)
-    assert not torch.allclose(base[..., 1], cond[..., 1], atol=1e-3)  # guidance did move that channel
-
-
-def test_guidance_rescale_brings_each_window_to_the_conditional_spread():
-    cond, _, denoise = _guided_at_400(3)
-    plain, full, half = denoise(), denoise(rescale=1.0), denoise(rescale=0.5)
-    kept, one = denoise(plain=(1,), rescale=1.0), denoise(1.0, rescale=1.0)
-    for k in range(2):
-        assert float(full[k].std()) == pytest.approx(float(cond[k].std()), rel=1e-5)
-        assert float(plain[k].std()) > 1.2 * float(cond[k].std())  # guidance 3 did widen it
-        ratio = cond[k].std() / plain[k].std()
-        torch.testing.assert_close(full[k], plain[k] * ratio, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(half, (plain + full) / 2, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(kept[..., 1], cond[..., 1], rtol=1e-5, atol=1e-6)  # plain channels still win
-    torch.testing.assert_close(one, cond, rtol=1e-5, atol=1e-6)  # nothing to rescale at guidance 1
-
-
-def test_guidance_rescale_is_a_checked_sampling_option(runs):
-    method, _ = ck.load_method(runs / "dropped", device="cpu")
-    music = np.random.default_rng(2).normal(size=(150, method.feature_dim)).astype(np.float32)
-    kw = dict(seed=5, steps=3, ssr_steps=2, noise_level=0.0, style="waltz")
-    plain = method.cascade(music, guidance=3.0, **kw)
-    rescaled = method.cascade(music, guidance=3.0, guidance_rescale=0.7, **kw)
-    assert not np.allclose(rescaled.motion, plain.motion, atol=1e-4)
-    np.testing.assert_array_equal(method.cascade(music, guidance=3.0, guidance_rescale=0.0, **kw).motion, plain.motion)
-    for bad in (1.5, -0.1, "much"):
-        with pytest.raises(ChoreoError, match="guidance_rescale is a number in 0..1"):
-            method.cascade(music, steps=1, guidance_rescale=bad)
-
-
-def test_guide_root_height_false_keeps_the_conditional_root_height(runs):
-    method, _ = ck.load_method(runs / "dropped", device="cpu")
-    music = np.random.default_rng(1).normal(size=(150, method.feature_dim)).astype(np.float32)
-    kw = dict(seed=4, steps=3, ssr_steps=2, noise_level=0.0, style="waltz", ramp=False)
-    y = method.representation.root_channels.start + 1
-    plain = method.cascade(music, guidance=1.0, **kw)
-    guided = method.cascade(music, guidance=3.0, **kw)
-    kept = method.cascade(music, guidance=3.0, guide_root_height=False, **kw)
-    # one step from noise: the first step's x0 decides most of it, so the kept height follows guidance 1's
-    assert np.abs(kept.low[:, y] - plain.low[:, y]).mean() < np.abs(guided.low[:, y] - plain.low[:, y]).mean()
-    assert not np.allclose(kept.low[:, y + 1 :], plain.low[:, y + 1 :], atol=1e-4)  # the body is still guided

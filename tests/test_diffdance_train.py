@@ -77,7 +77,7 @@ def test_three_steps_train_every_stage_into_one_run_then_dance(tiny, data_dir, c
     assert dance.n_frames == 75 and dance.fps == 25.0 and np.isfinite(dance.positions).all()
 
     # the retrieval report of the run's embedding (here on its own two training songs, 2 s clips)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "research"))
     from evaluate_diffdance_alignment import alignment_report
 
     r = alignment_report(str(run), split="train", sequences=SEQS, cache_dir=str(cache_dir))

@@ -13,7 +13,6 @@ from choreo.models.diffusion import (
     cosine_alphas_cumprod,
     guidance_ramp,
     guided,
-    rescale_guided,
 )
 
 
@@ -146,18 +145,6 @@ def test_guidance_and_ramp():
     assert r[0] == 0.0 and r[5] == 2.0 and r[-1] == 2.0 and r[2] == pytest.approx(0.8)
     assert all(a <= b for a, b in zip(r, r[1:], strict=False))
     assert guidance_ramp(2.0, 1) == [2.0]
-
-
-def test_guidance_rescale_by_hand():
-    cond = torch.tensor([[[1.0, -1.0]], [[0.5, 0.5]]])  # window 2's conditional is flat
-    out = torch.tensor([[[3.0, -3.0]], [[2.0, 0.0]]])
-    # window 1: std 3x the conditional's, so phi 1 brings it back exactly and 0.7 blends (0.7 * 1 + 0.3 * 3)
-    torch.testing.assert_close(rescale_guided(out, cond, 1.0)[0], cond[0])
-    torch.testing.assert_close(rescale_guided(out, cond, 0.7)[0], torch.tensor([[1.6, -1.6]]))
-    # window 2: a flat conditional scales the guided prediction to nothing at phi 1, per window
-    torch.testing.assert_close(rescale_guided(out, cond, 1.0)[1], torch.zeros(1, 2))
-    torch.testing.assert_close(rescale_guided(out, cond, 0.5)[1], torch.tensor([[1.0, 0.0]]))
-    assert rescale_guided(out, cond, 0.0) is out
 
 
 def test_constrain_is_noisy_then_exact():

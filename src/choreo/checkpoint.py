@@ -227,7 +227,7 @@ def load_method(path: str | os.PathLike, weights: str = "ema", device: str | tor
     state = load_checkpoint(p)
     name = str(state.get("method"))
     if name not in METHODS:
-        raise ChoreoError(f"this is a {name!r} checkpoint, a method this choreo cannot run ({', '.join(METHODS)})", p)
+        raise ChoreoError(f"method {name!r} is not one this choreo runs ({', '.join(METHODS)})", p)
     trained, ema = dict(state.get("components") or {}), dict(state.get("ema") or {})
     # a slim checkpoint keeps one set per component: fall back to whichever set it has
     comps = {**trained, **ema} if weights == "ema" else {**ema, **trained}

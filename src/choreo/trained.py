@@ -47,7 +47,7 @@ class TrainedModel:
 
     def __init__(self, method, checkpoint: str | None = None, threads: int | None = None, info: dict | None = None):
         if method.produces != self.produces:
-            raise ChoreoError(f"a {method.name!r} model makes {method.produces}, not {self.produces}", checkpoint)
+            raise ChoreoError(f"method {method.name!r} makes {method.produces}, not {self.produces}", checkpoint)
         self.method = method.eval()
         self.spec = method.spec
         self.representation = self.spec.representation
@@ -85,6 +85,6 @@ class TrainedModel:
         method, state = load_method(path, weights=weights, device=device)
         if method.produces != cls.produces:
             raise ChoreoError(
-                f"this is a {method.name!r} checkpoint, which makes {method.produces}, not {cls.produces}", path
+                f"this checkpoint's method is {method.name!r}, which makes {method.produces}, not {cls.produces}", path
             )
         return cls(method, str(path), threads, state.get("info"))

@@ -35,9 +35,6 @@ class DataConfig:
             Dance with Melody's C/R/T/W, AIST++'s genre codes); -1 where a name tells none.
         normalizer: how motion channels are scaled for the model (:mod:`choreo.data.normalizer`): ``minmax``
             (to [-1, 1], EDGE's) or ``standard`` (zero mean, unit standard deviation per channel).
-        ground: stand every sequence on the floor before encoding (:meth:`~choreo.motion.Motion.grounded`):
-            captures put the floor at different heights, and a model that learns each song's floor offset
-            makes it up on a new song (guidance then amplifies it: a floating dancer).
     """
 
     path: str = ""
@@ -57,7 +54,6 @@ class DataConfig:
     audio_sr: int = 0
     style_labels: bool = False
     normalizer: str = "minmax"
-    ground: bool = False
 
     @property
     def window_frames(self) -> int:

@@ -108,8 +108,6 @@ def encode_item(item: Item, cfg: DataConfig, representation: str, feature_cache)
         raise ChoreoError("has no music", item.motion)
     start = item.audio_start if item.audio_start is not None else float(motion.meta.get("audio_start", 0.0))
     motion = motion.resample(cfg.fps)
-    if cfg.ground:
-        motion = motion.grounded()
     n = motion.n_frames
     music = song_features(
         audio, cfg.feature_set, cfg.fps, None, start=start, end=start + n / cfg.fps, cache_dir=feature_cache

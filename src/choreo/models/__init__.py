@@ -17,8 +17,8 @@ METHODS: dict[str, str] = {
     "edge": "choreo.models.edge:build_edge",
     "diffdance": "choreo.models.diffdance:build_diffdance",
     "dancerevolution": "choreo.models.seq2seq:build_dancerevolution",
-    "codec": "choreo.models.codec:build_codec",
-    "d2mgan": "choreo.models.d2m:build_d2mgan",
+    "codec": "choreo.models.codec.method:build_codec",
+    "d2mgan": "choreo.models.d2m.method:build_d2mgan",
 }
 
 
@@ -32,23 +32,31 @@ def method_builder(name: str) -> Callable:
     return getattr(importlib.import_module(module), func)
 
 
-def trains_on(name: str) -> str:
-    """The training data method ``name`` declares: ``"pairs"`` (motion + music windows, the default) or
-    ``"audio"`` (waveform windows from a folder of songs: :mod:`choreo.data.audio_windows`).
+def method_class(name: str) -> type:
+    """The :class:`~choreo.models.method.Method` subclass method ``name`` builds (the builder's return annotation),
+    so callers can ask a method what it is (``produces``, ``trains_on``, ``sampling_options``, ``takes_style``)
+    before anything is built.
 
-    Read from the ``trains_on`` attribute of the class the builder's return annotation names, so the trainer
-    can pick the dataset before anything is built; an unknown name or unannotated builder means ``"pairs"``.
+    Raises:
+        ChoreoError: an unknown method, or a builder that does not say what it builds.
     """
     import inspect
 
-    try:
-        cls = inspect.signature(method_builder(name), eval_str=True).return_annotation
-    except (ChoreoError, ImportError, NameError, TypeError, ValueError):
-        return "pairs"
-    return str(getattr(cls, "trains_on", "pairs"))
+    from choreo.models.method import Method
+
+    cls = inspect.signature(method_builder(name), eval_str=True).return_annotation
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise ChoreoError(f"the builder of method {name!r} does not annotate the Method class it returns")
+    return cls
 
 
-def build_method(name: str, model_config: dict | None, spec):
+def trains_on(name: str) -> str:
+    """The training data method ``name`` declares: ``"pairs"`` (motion + music windows) or ``"audio"`` (waveform
+    windows from a folder of songs: :mod:`choreo.data.audio_windows`), read before anything is built."""
+    return str(method_class(name).trains_on)
+
+
+def build_method(name: str, model_config: dict | None, spec, **parts):
     """Build method ``name``.
 
     Args:
@@ -56,5 +64,7 @@ def build_method(name: str, model_config: dict | None, spec):
         model_config: the method's own settings (e.g. :class:`choreo.models.edge.EdgeConfig` fields);
             missing keys take the method's defaults.
         spec: the :class:`~choreo.data.spec.DataSpec` (representation, normaliser, feature dimension, fps ...).
+        parts: trained models a new run is built on, read by the loader (the method class's ``trained_parts``
+            names them: D2M-GAN's ``codec``); passed to the builder by keyword.
     """
-    return method_builder(name)(dict(model_config or {}), spec)
+    return method_builder(name)(dict(model_config or {}), spec, **parts)

@@ -58,25 +58,6 @@ def guided(cond: torch.Tensor, uncond: torch.Tensor, weight: float) -> torch.Ten
     return uncond + weight * (cond - uncond)
 
 
-def rescale_guided(out: torch.Tensor, cond: torch.Tensor, phi: float) -> torch.Tensor:
-    """Guidance rescale (Lin et al., WACV 2024, eq. 15-16): pull the guided prediction's spread back to the
-    conditional one's, per sample, and blend: ``phi * out * std(cond) / std(out) + (1 - phi) * out``.
-
-    Guidance extrapolates, so the guided x0 spreads wider than any the network predicts (and any offset between
-    the two predictions grows with w); the rescale keeps guidance's direction at the conditional's scale.
-
-    Args:
-        out: (B, ...) guided prediction; cond: (B, ...) conditional prediction; the std is over all but the batch
-            axis (a whole window: frames and channels).
-        phi: 0 (plain guidance) .. 1 (fully rescaled); the paper uses 0.7.
-    """
-    if phi == 0.0:
-        return out
-    dims = tuple(range(1, out.ndim))
-    ratio = cond.std(dim=dims, keepdim=True) / out.std(dim=dims, keepdim=True).clamp_min(1e-8)
-    return phi * (out * ratio) + (1.0 - phi) * out
-
-
 def guidance_ramp(weight: float, steps: int) -> list[float]:
     """EDGE's long-form guidance: rises linearly from 0 and reaches ``weight`` half-way through the steps.
 

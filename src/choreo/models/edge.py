@@ -34,6 +34,7 @@ from choreo.models.longform import (
 from choreo.models.method import Method, config_from_dict
 from choreo.models.precision import autocast as network_precision
 from choreo.models.precision import resolve as resolve_precision
+from choreo.models.progress import progress_bar
 
 
 @dataclass
@@ -466,7 +467,7 @@ class EdgeMethod(Method):
             mask_full[:L] = torch.as_tensor(constraint.mask, device=self.device)
 
         chunk = max(1, int(chunk_windows))
-        bar = _progress(steps * -(-plan.n_windows // chunk), progress)
+        bar = progress_bar(steps * -(-plan.n_windows // chunk), progress)
         out = torch.empty(plan.n_windows, plan.window, C, device=self.device)
         lead = None
         for a in range(0, plan.n_windows, chunk):
@@ -502,12 +503,6 @@ def window_generators(seed: int, n: int) -> list[torch.Generator]:
     """``n`` independent CPU generators derived from ``(seed, k)`` (numpy's SeedSequence)."""
     states = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(seed) >> 32 & 0xFFFFFFFF]).spawn(n)
     return [torch.Generator().manual_seed(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))) for ss in states]
-
-
-def _progress(total: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="denoising", unit="step", disable=not enabled, leave=False)
 
 
 def build_edge(model_config: dict | None, spec) -> EdgeMethod:

@@ -50,6 +50,15 @@ def style_index(styles: Sequence[str], style: str | int | None, unknown: int) ->
     raise ChoreoError(f"unknown style {style!r} (this model knows: {', '.join(styles)})")
 
 
+def module_device(module: nn.Module) -> torch.device:
+    """Where a module's weights (else its buffers) live; CPU for a module that holds neither."""
+    for t in module.parameters():
+        return t.device
+    for t in module.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
 def config_from_dict(cls: type[C], d: dict | None, what: str) -> C:
     """A method's settings dataclass from a plain dict; unknown keys are a ChoreoError naming them (and the
     known ones), so a typo in a config file never passes silently. ``what`` names the settings in the message."""
@@ -90,7 +99,9 @@ class Method(nn.Module):
 
     Attributes:
         name: registry name (``edge``, ``diffdance``, ...).
-        produces: ``"dance"`` or ``"music"``.
+        produces: ``"dance"`` (music -> motion), ``"music"`` (motion -> audio) or ``"codec"`` (audio <-> codes: a
+            component of other methods, not a generator by itself).
+        trains_on: ``"pairs"`` (motion + music windows) or ``"audio"`` (waveform windows from songs alone).
         ema_components: components whose weights are averaged during training (and sampled with);
             None: every component with trainable parameters.
         sampling_options: option names accepted by the sampler (with defaults from the config).
@@ -98,6 +109,7 @@ class Method(nn.Module):
 
     name: ClassVar[str] = ""
     produces: ClassVar[str] = "dance"
+    trains_on: ClassVar[str] = "pairs"
     ema_components: ClassVar[tuple[str, ...] | None] = None
     sampling_options: ClassVar[tuple[str, ...]] = ()
 
@@ -106,14 +118,30 @@ class Method(nn.Module):
         self.config = config
         self.spec = spec
 
+    @classmethod
+    def takes_style(cls, model_config: dict) -> bool:
+        """Whether a model with these settings (a checkpoint's ``config["model"]``) takes a dance style (``--style``):
+        the CLI and the studio ask this instead of checking method names."""
+        return False
+
+    @classmethod
+    def trained_parts(cls, model_config: dict) -> dict[str, str]:
+        """Trained models these settings build on, ``{builder keyword: file, run folder or packaged name}`` (D2M-GAN:
+        its codec). The trainer loads them and passes them to the builder, so a method never reads files; empty
+        when the settings embed them (as a checkpoint's do) or need none."""
+        return {}
+
+    @classmethod
+    def sampling_stages(cls, model_config: dict) -> dict[str, int]:
+        """The denoising steps each sampling stage runs by default, ``{stage: steps}`` (a cascade has several; a
+        method that does not denoise, none): what a user interface shows beside ``steps``."""
+        steps = model_config.get("steps") if "steps" in cls.sampling_options else None
+        return {"model": int(steps)} if steps is not None else {}
+
     # ---- structure ------------------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
-        for t in self.parameters():
-            return t.device
-        for t in self.buffers():
-            return t.device
-        return torch.device("cpu")
+        return module_device(self)
 
     def components(self) -> dict[str, nn.Module]:
         """Named parts saved in checkpoints: the direct child modules that hold weights or buffers."""

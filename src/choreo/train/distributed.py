@@ -123,3 +123,76 @@ def average_values(values: list[float], info: DistInfo) -> list[float]:
     t = torch.tensor(values, dtype=torch.float64, device=info.device if info.device.type == "cuda" else "cpu")
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return (t / info.world_size).tolist()
+
+
+# ---- differentiable gather (contrastive losses over the global batch; moved from models/align.py) -------------
+class _GatherWithGrad(torch.autograd.Function):
+    """``all_gather`` whose backward sends every process the summed gradient of its own rows.
+
+    (``torch.distributed.nn.all_gather`` needs reduce-scatter, which gloo lacks: an all-reduce of the full
+    gradient followed by taking one's own slice is the same arithmetic.)
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        world, rank = dist.get_world_size(), dist.get_rank()
+        parts = [torch.empty_like(x) for _ in range(world)]
+        dist.all_gather(parts, x.contiguous())
+        ctx.rank, ctx.n = rank, x.shape[0]
+        return torch.cat(parts, dim=0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        return grad[ctx.rank * ctx.n : (ctx.rank + 1) * ctx.n]
+
+
+def gather_rows(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Every process's rows of ``x`` (n, ...) in rank order, differentiably, and where this process's start.
+
+    With one process (or no process group) ``x`` itself and 0. All processes must hold the same number of rows.
+    """
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return x, 0
+    return _GatherWithGrad.apply(x), dist.get_rank() * x.shape[0]
+
+
+# ---- collectives on plain tensors (the audio codec's EMA codebooks; moved from models/codec.py) ---------------
+# The codebooks are buffers updated from each batch, not parameters, so gradient averaging does not reach them:
+# their counts and sums are summed over processes and dead-code restarts draw from the gathered global batch, which
+# keeps one codebook on every process. Each is the identity with one process or no process group, so the same code
+# runs under torchrun and alone.
+def _group():
+    """``torch.distributed`` when a process group of more than one process is running, else None."""
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return dist
+    return None
+
+
+def all_sum(t: torch.Tensor) -> torch.Tensor:
+    """The element-wise sum of ``t`` over processes (a new tensor; ``t`` itself with one process)."""
+    if _group() is None:
+        return t
+    t = t.clone()
+    dist.all_reduce(t)
+    return t
+
+
+def all_max(t: torch.Tensor) -> torch.Tensor:
+    """The element-wise maximum of ``t`` over processes (a new tensor; ``t`` itself with one process)."""
+    if _group() is None:
+        return t
+    t = t.clone()
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t
+
+
+def all_cat(t: torch.Tensor) -> torch.Tensor:
+    """Equal-shaped tensors of every process concatenated along dim 0 in rank order: the single-process batch
+    order (no gradient; :func:`gather_rows` is the differentiable one)."""
+    if _group() is None:
+        return t
+    parts = [torch.empty_like(t) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, t.contiguous())
+    return torch.cat(parts)

@@ -11,24 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser (a bijective 64-bit mix), on uint64 arrays with wrap-around."""
-    x = (x + np.uint64(0x9E3779B97F4A7C15)) & _MASK64
-    x = ((x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK64
-    x = ((x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK64
-    return x ^ (x >> np.uint64(31))
-
-
-def mix_seed(*parts: int | np.ndarray) -> np.ndarray:
-    """Hash integers (broadcast arrays allowed) into non-negative int64 seeds."""
-    with np.errstate(over="ignore"):
-        h = np.zeros(np.broadcast_shapes(*(np.shape(p) for p in parts)), np.uint64)
-        for part in parts:
-            h = _splitmix64(h ^ (np.asarray(part).astype(np.int64).astype(np.uint64)))
-    return (h >> np.uint64(1)).astype(np.int64)
+from choreo.seeding import mix_seed
 
 
 class GlobalBatchSampler:

@@ -28,6 +28,7 @@ from choreo import checkpoint as ckpt_io
 from choreo.errors import ChoreoError
 from choreo.fileio import atomic_open
 from choreo.models.method import Method, Optimization
+from choreo.seeding import mix_seed
 from choreo.train.config import RunConfig
 from choreo.train.distributed import (
     DistInfo,
@@ -39,7 +40,7 @@ from choreo.train.distributed import (
     shutdown,
 )
 from choreo.train.ema import EMA
-from choreo.train.sampling import GlobalBatchSampler, mix_seed
+from choreo.train.sampling import GlobalBatchSampler
 
 MethodFactory = Callable[..., Method]
 
@@ -327,7 +328,7 @@ class Trainer:
         state = ckpt_io.load_checkpoint(src, map_location="cpu")
         if state.get("method") != self.config.method:
             raise ChoreoError(
-                f"train.init_from holds a {state.get('method')!r} model, this run trains {self.config.method!r}", src
+                f"train.init_from holds method {state.get('method')!r}; this run trains {self.config.method!r}", src
             )
         return state
 
@@ -377,6 +378,21 @@ class Trainer:
             ds = build_dataset(self.config.data, split="train", log=lambda m: None)
         return ds
 
+    def _trained_parts(self, model: dict) -> dict:
+        """The trained models a new run's settings build on (D2M-GAN's codec), read here so that the method never
+        reads files: ``{builder keyword: trained Method}`` from the method class's ``trained_parts(settings)``
+        (a file, run folder or packaged name each; none when the settings embed them, as a checkpoint's do)."""
+        from choreo.models import method_class
+        from choreo.packaged import resolve_model
+
+        wanted = method_class(self.config.method).trained_parts(model)
+        parts = {}
+        for key, ref in wanted.items():
+            path = resolve_model(ref, produces=key)
+            parts[key] = ckpt_io.load_method(path, device="cpu")[0]
+            self.say(f"{key} from {path}")
+        return parts
+
     def _setup_method(self, ds) -> None:
         """Build the method, its optimisers, EMAs and loss scaler (same initial weights on every process)."""
         tc, info = self.config.train, self.info
@@ -386,7 +402,8 @@ class Trainer:
         else:
             from choreo.models import build_method
 
-            method = build_method(self.config.method, dict(self.config.model), ds.spec())
+            model = dict(self.config.model)
+            method = build_method(self.config.method, model, ds.spec(), **self._trained_parts(model))
         method = method.to(info.device)
         method.train()
         broadcast_module(method, info)
