@@ -1,8 +1,9 @@
 """Export a finished run as a packaged model file: slim (no optimiser state), fp16 weights, its sampling defaults.
 
-The steps the files under ``src/choreo/assets`` were made with, in one command, so the sampling settings chosen on
-training dances (``scripts/tune_sampling.py``) travel inside the file and ``choreo dance --checkpoint FILE`` (or
-``--model NAME`` once it is packaged) uses them::
+A packaged model is rebuilt from its recipe with ``scripts/rebuild_packaged_model.py NAME`` (the recipe's config holds
+its sampling defaults, and that script exports with the text of ``assets/models.json``). This one exports any run by
+hand, so that sampling settings chosen on validation dances (``choreo eval --split validation --settings ...``)
+travel inside the file and ``choreo dance --checkpoint FILE`` (or ``--model NAME`` once it is packaged) uses them::
 
     .venv/bin/python scripts/export_packaged_model.py RUN FILE \\
         --set guidance=3 --set ssr_guidance=1.0 --set noise_level=0 --set ssr_root=base \\
@@ -17,15 +18,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-from pathlib import Path
 
-import torch
 import yaml
 
-from choreo.checkpoint import export_inference, load_checkpoint, save_checkpoint
 from choreo.errors import ChoreoError
-from choreo.generate import Choreographer
+from choreo.train.export import export_packaged
 
 
 def parse_settings(pairs: list[str]) -> dict:
@@ -39,38 +36,6 @@ def parse_settings(pairs: list[str]) -> dict:
     return out
 
 
-def export(run: str, out: str, settings: dict, info: dict) -> Path:
-    """Write ``out`` from ``run`` with ``settings`` as the model's sampling defaults; checks the result loads."""
-    settings = dict(settings)  # float fields are coerced below; the caller's dict stays as given
-    with tempfile.TemporaryDirectory() as tmp:
-        # the file is built and loaded under a temporary name: nothing is written at ``out`` unless it works
-        probe = export_inference(run, Path(tmp) / "probe.pt", torch.float16, info=info)
-        state = load_checkpoint(probe)
-        state["config"]["train"]["device"] = "auto"
-        model = state["config"]["model"]
-        for name, value in settings.items():
-            old = model.get(name)
-            numeric = isinstance(old, (int, float)) and isinstance(value, (int, float)) and not isinstance(value, bool)
-            if old is not None and value is not None and type(old) is not type(value) and not numeric:
-                raise ChoreoError(
-                    f"{run}: {name}={value!r} is not of type {type(old).__name__} (the model's value: {old!r})"
-                )
-            if isinstance(old, float) and numeric:
-                # ``guidance=3`` reads as an int; the file keeps the field's own type
-                settings[name] = float(value)
-        model.update(settings)
-        save_checkpoint(probe, state)
-        try:
-            method = Choreographer.load(probe, device="cpu", threads=1).method
-            method.sampling_settings(**settings)
-        except ChoreoError as e:
-            raise ChoreoError(f"{run} with {settings}: {str(e).replace(str(probe) + ': ', '')}") from None
-        if any(method.sampling_defaults()[k] != v for k, v in settings.items()):
-            raise ChoreoError(f"{run}: the settings {settings} did not reach the model's sampling defaults")
-    save_checkpoint(out, state)
-    return Path(out)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", help="run folder or checkpoint")
@@ -82,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         info = {"description": args.description, "data": args.data, "licence": args.licence}
-        path = export(args.run, args.out, parse_settings(args.set), info)
+        path = export_packaged(args.run, args.out, parse_settings(args.set), info)
     except ChoreoError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

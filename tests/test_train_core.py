@@ -13,7 +13,7 @@ from choreo.data.spec import DataSpec
 from choreo.errors import ChoreoError
 from choreo.motion.skeleton import SMPL24
 from choreo.optim.adan import Adan
-from choreo.train.config import RunConfig, builtin_configs
+from choreo.train.config import RunConfig, apply_overrides, builtin_configs
 from choreo.train.ema import EMA
 from choreo.train.sampling import GlobalBatchSampler, mix_seed
 from conftest import REPO
@@ -85,16 +85,26 @@ def test_config_rejects_unknown_keys_and_bad_types(tmp_path):
         RunConfig.load("no_such_config")
 
 
-def test_builtin_configs_load_and_edge_has_the_papers_settings():
-    assert {"default", "edge", "edge_tiny"} <= set(builtin_configs())
+def test_builtin_configs_load_and_one_setting_changes_with_set():
+    assert {"edge", "edge_tiny", "diffdance", "d2mgan", "codec"} <= set(builtin_configs())
     for name in builtin_configs():
         RunConfig.load(name)
     edge = RunConfig.load("edge")
-    assert (edge.data.fps, edge.data.window_seconds, edge.data.stride_seconds) == (30.0, 5.0, 0.5)
-    assert edge.data.feature_set == "baseline35" and edge.data.window_frames == 150
-    assert (edge.train.optimizer, edge.train.lr, edge.train.weight_decay) == ("adan", 4e-4, 0.02)
-    assert (edge.train.batch_size, edge.train.ema_decay) == (128, 0.9999)
-    assert edge.model["width"] == 512 and edge.model["layers"] == 8
+    changed = apply_overrides(edge, ["model.width=64", "train.lr=1e-3", "data.fps=30", "model.dilations=[1, 3]"])
+    assert changed.model["width"] == 64 and changed.model["dilations"] == [1, 3]
+    assert changed.train.lr == 1e-3 and changed.data.fps == 30.0
+    assert {k: v for k, v in changed.model.items() if k not in ("width", "dilations")} == {
+        k: v for k, v in edge.model.items() if k != "width"
+    }
+    assert edge.model["width"] == 192  # the recipe itself is left alone
+    for bad, message in (
+        ("train.stepz=2", "stepz"),
+        ("model=3", "SECTION.KEY"),
+        ("optim.lr=1", "data, model or train"),
+        ("train.steps=many", "train.steps"),
+    ):
+        with pytest.raises(ChoreoError, match=message):
+            apply_overrides(edge, [bad])
     # one source of configs: the package's (the repository has no second copy to drift)
     assert not (REPO / "configs").exists()
 

@@ -11,18 +11,34 @@ NAME = "train"
 
 EPILOG = """\
 examples:
-  choreo train --method edge --data ../shared/data/dance_with_melody --out runs/edge
-  choreo train --method edge --config edge_tiny --data DATA --out runs/tiny --steps 200 --device cpu
-  choreo train --method diffdance --data DATA --out runs/diffdance   (encoders, adapter, base + SSR in one run)
+  choreo train --config edge --data ../shared/data/dance_with_melody --out runs/edge    (a packaged model's recipe)
+  choreo train --config edge_tiny --data DATA --out runs/tiny --steps 200 --device cpu
+  choreo train --config diffdance --data DATA --out runs/diffdance   (encoders, adapter, base + SSR in one run)
+  choreo train --config edge --set model.width=256 --data DATA --out runs/wider   (one setting changed)
   choreo train --out runs/edge --resume                      (continue a run exactly where it stopped)
-  torchrun --nproc_per_node 2 -m choreo train --method edge --data DATA --out runs/ddp   (data parallel)
-  choreo train --config default --data DATA --out runs/default --time-limit 50   (train in sittings; --resume)
+  choreo train --config edge --data DATA --out runs/edge --time-limit 50   (train in sittings; then --resume)
+  torchrun --nproc_per_node 2 -m choreo train --config edge --data DATA --out runs/ddp   (data parallel)
 
-The config (--config FILE or a built-in name: default, edge, edge_tiny, diffdance, diffdance_tiny) gives the data,
-model and training settings; by default the method's own built-in config, or the run's saved config.yaml when
-resuming. The run folder gets config.yaml, log.csv (step, loss terms, lr, samples/s, elapsed), last.ckpt and
-step_XXXXXX.ckpt.
+The config (--config FILE or a built-in name) gives the data, model and training settings; without one, the
+built-in config named after --method, or the run's saved config.yaml when resuming. The run folder gets
+config.yaml, log.csv (step, loss terms, lr, samples/s, elapsed), last.ckpt and step_XXXXXX.ckpt.
+
+built-in configs:
+  {recipes}
+      the recipes of the packaged models of the same names (`choreo models`);
+      `python scripts/rebuild_packaged_model.py NAME` rebuilds one and exports it as it ships
+  {fixtures}
+      tiny versions for tests and trials
 """
+
+
+def _epilog() -> str:
+    from choreo.train.config import builtin_configs
+
+    names = builtin_configs()
+    fixtures = [n for n in names if n.endswith("_tiny")]
+    recipes = [n for n in names if n not in fixtures]
+    return EPILOG.format(recipes=", ".join(recipes), fixtures=", ".join(fixtures))
 
 
 def add_parser(sub) -> None:
@@ -30,7 +46,7 @@ def add_parser(sub) -> None:
         NAME,
         help="train a model on paired music and dance",
         description="Train a method on an AIST++, Dance with Melody or motion+music pairs folder.",
-        epilog=EPILOG,
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--method", help="method to train (see choreo.models.METHODS); default: the config's")
@@ -38,9 +54,7 @@ def add_parser(sub) -> None:
         "--data", metavar="DIR", help="data folder (AIST++, Dance with Melody, or NAME.bvh|npz|pkl + NAME.wav pairs)"
     )
     p.add_argument("--out", metavar="RUN_DIR", required=True, help="run folder (config, log, checkpoints)")
-    p.add_argument(
-        "--config", metavar="FILE", help="YAML/JSON config or built-in name (default, edge, edge_tiny, diffdance, ...)"
-    )
+    p.add_argument("--config", metavar="FILE", help="YAML/JSON config or built-in name (listed below)")
     p.add_argument("--steps", type=int, help="total training steps (overrides the config)")
     p.add_argument("--batch-size", type=int, help="global batch size (overrides the config)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last checkpoint")
@@ -54,6 +68,13 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--time-limit", type=float, metavar="MIN", help="stop after this many minutes, with a checkpoint (resume later)"
     )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="change one setting of the config (e.g. --set model.width=64 --set data.fps=30); repeatable",
+    )
     p.add_argument("--export", metavar="FILE", help="also write a slim inference checkpoint here at the end")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -61,7 +82,7 @@ def add_parser(sub) -> None:
 
 def _config(args):
     from choreo.errors import ChoreoError
-    from choreo.train.config import RunConfig, builtin_configs
+    from choreo.train.config import RunConfig, apply_overrides, builtin_configs
 
     saved = Path(args.out) / "config.yaml"
     if args.config:
@@ -75,6 +96,8 @@ def _config(args):
         cfg = RunConfig.load(method)
     if args.method:
         cfg.method = args.method
+    if args.set:
+        cfg = apply_overrides(cfg, args.set)
     if args.data:
         cfg.data.path = str(args.data)
     if not cfg.data.path:

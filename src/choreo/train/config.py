@@ -141,6 +141,28 @@ class RunConfig:
                 yaml.safe_dump(self.to_dict(), fh, sort_keys=False)
 
 
+def apply_overrides(cfg: RunConfig, pairs: list[str], source: str = "--set") -> RunConfig:
+    """``cfg`` with ``SECTION.KEY=VALUE`` settings on top (values read as YAML: ``3`` a number, ``null`` None,
+    ``[1, 2]`` a list), checked like a config file: an unknown section or key is a ChoreoError naming it.
+
+    >>> apply_overrides(RunConfig(), ["model.width=32", "train.steps=2"]).train.steps
+    2
+    """
+    d = cfg.to_dict()
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        section, dot, key = name.strip().partition(".")
+        if not sep or not dot or not key:
+            raise ChoreoError(f"{source} wants SECTION.KEY=VALUE (e.g. model.width=64), got {pair!r}")
+        if section not in ("data", "model", "train"):
+            raise ChoreoError(f"{source} {pair!r}: the section is data, model or train, not {section!r}")
+        try:
+            d[section][key] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ChoreoError(f"{source} {pair!r}: the value is not valid YAML") from None
+    return RunConfig.from_dict(d, source)
+
+
 def _build(cls, d: dict, section: str, source) -> Any:
     if not isinstance(d, dict):
         raise ChoreoError(f"config section {section!r} must be a mapping", source)
