@@ -30,7 +30,7 @@ import numpy as np
 from choreo.errors import ChoreoError
 from choreo.metrics.beats import bas_bailando, bas_fact, motion_beats_bailando, motion_beats_fact
 from choreo.metrics.features import VARIANTS, geometric_features, kinetic_features
-from choreo.metrics.fid import diversity, fid, normalize
+from choreo.metrics.fid import NORMALIZE_EPS, diversity, fid, normalize
 from choreo.metrics.joint_map import geometric_joints
 from choreo.metrics.physics import floor_height, foot_sliding, freezing, jitter, pfc
 from choreo.motion.motion import Motion
@@ -304,7 +304,9 @@ def evaluate(
     Returns:
         A JSON-ready dict: ``fid_k, fid_g, div_k, div_g, div_k_gt, div_g_gt, bas, bas_gt, bas_fact,
         bas_fact_gt, pfc, pfc_gt, foot_sliding(_gt), jitter(_gt), freezing(_gt), floor_height(_gt)``
-        (None where undefined), ``n_files``, ``n_clips``, ``protocol``, ``notes`` and ``per_file``
+        (None where a set is too small for them), ``n_files``, ``n_clips``, ``protocol``, ``notes``,
+        ``undefined`` (``{key: reason}`` for numbers kept as the reference computes them but meaningless: a
+        feature with zero spread over the gt set, see :func:`zero_spread_reasons`) and ``per_file``
         (``{"pred": {name: {...}}, "gt": ...}``).
     """
     if isinstance(protocol, str):
@@ -338,6 +340,7 @@ def evaluate(
     scores = {s: _score_set(files, protocol, layouts, with_kinetic) for s, files in sets.items()}
 
     result: dict = {}
+    undefined: dict[str, str] = {}
     for kind, short in (("kinetic", "k"), ("geometric", "g")):
         result[f"fid_{short}"] = result[f"div_{short}"] = result[f"div_{short}_gt"] = None
         gt_f, pred_f = getattr(scores["gt"], kind), getattr(scores["pred"], kind)
@@ -352,8 +355,15 @@ def evaluate(
             result[f"div_{short}"] = diversity(pred_n)
         if len(gt_n) >= 2:
             result[f"div_{short}_gt"] = diversity(gt_n)
-        if len(gt_n) >= 2 and np.any(gt_f.std(axis=0) == 0):
-            notes.append(f"{kind} features: some dimensions are constant over the gt set (divided by 1e-10)")
+        if len(gt_n) >= 2:
+            for key, reason in zero_spread_reasons(gt_f, pred_f, kind, _feature_labels(kind, sets)).items():
+                if result[f"{key}_{short}"] is not None:
+                    undefined[f"{key}_{short}"] = reason
+            if np.any(gt_f.std(axis=0) == 0) and not any(k.endswith(f"_{short}") for k in undefined):
+                notes.append(
+                    f"{kind} features: some dimensions are constant over the gt set and the generated set "
+                    "matches them there (no effect on FID / Div)"
+                )
 
     per_file: dict[str, dict[str, dict]] = {}
     for s, files in sets.items():
@@ -391,8 +401,64 @@ def evaluate(
     result["n_clips"] = {s: scores[s].n_clips for s in sets}
     result["protocol"] = protocol.describe()
     result["notes"] = notes
+    result["undefined"] = undefined
     result["per_file"] = per_file
     return _clean(result)
+
+
+def zero_spread_reasons(gt: np.ndarray, pred: np.ndarray, kind: str, labels: Sequence[str] | None = None) -> dict:
+    """Which of FID and Div the reference normalisation leaves undefined, and why.
+
+    The reference divides every feature by the gt set's population std + 1e-10 (:func:`choreo.metrics.fid.normalize`).
+    Over a dimension that is constant in ``gt`` (std exactly 0), any generated value that differs from the
+    constant is multiplied by 1e10: FID (the generated set differs from the constant by more than 1e-10) and Div
+    (the generated set varies there by more than 1e-10) then read 1e15 and more, whatever the dances look like.
+    Such a number is kept as the reference computes it; this says it means nothing.
+
+    Args:
+        gt: (N_gt, D) unnormalised gt features; pred: (N_pred, D) unnormalised generated features.
+        kind: ``"kinetic"`` or ``"geometric"`` (for the message).
+        labels: D feature names for the message (None: indices).
+
+    Returns:
+        ``{"fid": reason, "div": reason}``, each key only where that number is undefined.
+    """
+    gt, pred = np.asarray(gt), np.asarray(pred)
+    if labels is not None and len(labels) != gt.shape[1]:
+        labels = None
+    constant = np.flatnonzero(gt.std(axis=0) == 0)
+    if constant.size == 0 or len(pred) == 0:
+        return {}
+    # a difference of more than the 1e-10 added to the spread weighs more than a whole healthy feature does
+    # (a normalised value above 1); below it (round-off of a still pose's zero features) it weighs nothing
+    value = gt[:, constant].astype(np.float64).mean(axis=0)
+    sub = pred[:, constant].astype(np.float64)
+    differs = constant[np.abs(sub - value).max(axis=0) > NORMALIZE_EPS]
+    varies = constant[(sub.max(axis=0) - sub.min(axis=0)) > NORMALIZE_EPS]
+
+    def reason(dims: np.ndarray, what: str) -> str:
+        names = [labels[d] if labels is not None else str(int(d)) for d in dims[:4]]
+        more = f" and {len(dims) - 4} more" if len(dims) > 4 else ""
+        return (
+            f"{len(dims)} {kind} feature(s) constant over the real set {what} in the generated set "
+            f"({', '.join(names)}{more}): the reference divides them by a zero spread (1e-10)"
+        )
+
+    out = {}
+    if differs.size:
+        out["fid"] = reason(differs, "differ")
+    if varies.size:
+        out["div"] = reason(varies, "vary")
+    return out
+
+
+def _feature_labels(kind: str, sets: Mapping[str, Sequence[_File]]) -> list[str] | None:
+    """Names of the features of ``kind`` (one skeleton: kinetic names need its joints)."""
+    from choreo.metrics.features import feature_names
+
+    skeleton = next(iter(sets["gt"])).motion.skeleton
+    kin, geo = feature_names(skeleton.joint_names)
+    return kin if kind == "kinetic" else geo
 
 
 #: rows of the printed table: (label, key for pred, key for gt)
@@ -414,9 +480,13 @@ TABLE_ROWS = (
 def format_report(result: Mapping) -> str:
     """The human-readable table (metric, pred, gt), the protocol and the notes."""
 
+    undefined = result.get("undefined") or {}
+
     def cell(key: str | None) -> str:
         if key is None:
             return "-"
+        if key in undefined:
+            return "undefined"
         v = result.get(key)
         return "n/a" if v is None else f"{v:.4f}"
 
@@ -430,6 +500,10 @@ def format_report(result: Mapping) -> str:
     ]
     for label, kp, kg in TABLE_ROWS:
         lines.append(f"{label:<18}{cell(kp):>14}{cell(kg):>14}")
+    for key, reason in undefined.items():
+        v = result.get(key)
+        shown = "n/a" if v is None else f"{v:.4g}"
+        lines.append(f"undefined: {key} = {shown} as the reference computes it; {reason}")
     for n in result.get("notes", []):
         lines.append(f"note: {n}")
     return "\n".join(lines)

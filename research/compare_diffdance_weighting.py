@@ -1,15 +1,15 @@
-"""DiffDance's timestep-weighted geometric losses against constant weights: two runs, one table.
+"""Showed: nothing yet (not run: hours on a CPU); DiffDance's timestep-weighted geometric losses against constant.
 
-Trains the same config twice, once with ``loss_weighting: exponential`` (lambda(t) = decay^(t / (T - 1)),
-decay 0.1) and once with ``constant`` (lambda = 1, EDGE's), everything else equal (same seed, so the same
-batches and noise), then evaluates both with ``scripts/evaluate_default_model.py`` (test split, protocol
-``edge``) and writes ``OUT/weighting.md``: the metrics side by side, with the real dances' and each run's
+Trains the same config twice, once with the exponential timestep weight (``loss_decay: 0.1``: lambda(t) =
+0.1^(t / (T - 1))) and once with constant weights (``loss_decay: 1.0``: lambda = 1, EDGE's), everything else equal
+(same seed, so the same batches and noise), then evaluates both with ``choreo eval --model RUN --split test``
+(protocol ``edge``) and writes ``OUT/weighting.md``: the metrics side by side, with the real dances' and each run's
 no-music baseline, and each run's unweighted loss terms over its last 10 % of steps.
 
 Trainings take hours on a CPU: run them in sittings (``--time-limit MIN``, then the same command again resumes
 each run where it stopped); a finished run is not trained again.
 
-    .venv/bin/python scripts/compare_diffdance_weighting.py --data ../shared/data/dance_with_melody \\
+    .venv/bin/python research/compare_diffdance_weighting.py --data ../shared/data/dance_with_melody \\
         --out runs/weighting [--config diffdance] [--steps N] [--time-limit MIN] [--eval-only]
 """
 
@@ -20,7 +20,8 @@ import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-KINDS = ("exponential", "constant")
+#: the runs compared: name -> loss_decay (the geometric losses' weight at pure noise)
+KINDS = {"exponential": 0.1, "constant": 1.0}
 METRICS = ("fid_k", "fid_g", "div_k", "div_g", "bas", "pfc", "foot_sliding", "jitter")
 TERMS = ("base_x0", "base_vel", "base_fk", "base_foot", "ssr_x0", "ssr_vel", "ssr_fk", "ssr_foot")
 
@@ -32,7 +33,7 @@ def train(kind: str, args) -> Path:
 
     run = Path(args.out) / kind
     cfg = RunConfig.load(args.config)
-    cfg.model["loss_weighting"] = kind
+    cfg.model["loss_decay"] = KINDS[kind]
     if args.steps is not None:
         cfg.train.steps = args.steps
     cfg.data.path = str(args.data)
@@ -89,32 +90,33 @@ def main(argv: list[str] | None = None) -> int:
             print("not finished yet: run the same command again to resume")
             return 0
 
-    import evaluate_default_model as evaluate
-
-    from choreo.models.diffdance import DiffDanceConfig, timestep_weight
+    from choreo.cli import main as choreo
+    from choreo.models.diffdance import timestep_weight
 
     results = {}
     for kind, run in runs.items():
-        ev = out / f"eval_{kind}"
-        evaluate.main(["--checkpoint", str(run), "--out", str(ev), "--data", str(args.data)])
-        results[kind] = {s: json.loads((ev / f"{s}.json").read_text()) for s in ("gt", "choreo", "no_music")}
+        report = out / f"eval_{kind}.json"
+        argv = ["eval", "--model", str(run), "--split", "test", "--data", str(args.data), "--json", str(report)]
+        if choreo(argv) != 0:
+            raise SystemExit(f"choreo eval failed on {run}")
+        sets = json.loads(report.read_text())["sections"][0]["sets"]
+        results[kind] = {s: sets[s]["runs"][0] for s in ("real", "model", "no_music")}
 
     import torch
 
-    cfg = DiffDanceConfig()
     ts = torch.tensor([0, 250, 500, 750, 999])
-    lam = ", ".join(f"{float(w):.3f}" for w in timestep_weight(ts, 1000, cfg.loss_decay))
+    lam = ", ".join(f"{float(w):.3f}" for w in timestep_weight(ts, 1000, KINDS["exponential"]))
     head = "| metric | real | exponential | exp. no music | constant | const. no music |"
     lines = [
-        f"lambda(t) at t = 0, 250, 500, 750, 999: {lam} (exponential, decay {cfg.loss_decay:g}); constant: 1.",
+        f"lambda(t) at t = 0, 250, 500, 750, 999: {lam} (exponential, decay {KINDS['exponential']:g}); constant: 1.",
         "",
         head,
         "|---|---|---|---|---|---|",
     ]
     for key in METRICS:
-        cells = [results["exponential"]["gt"].get(key)]
+        cells = [results["exponential"]["real"].get(key)]
         for kind in KINDS:
-            cells += [results[kind]["choreo"].get(key), results[kind]["no_music"].get(key)]
+            cells += [results[kind]["model"].get(key), results[kind]["no_music"].get(key)]
         lines.append(f"| {key} | " + " | ".join("n/a" if v is None else f"{v:.4g}" for v in cells) + " |")
     lines += ["", "| loss term (last 10 % of steps) | exponential | constant |", "|---|---|---|"]
     terms = {k: loss_terms(r) for k, r in runs.items()}
@@ -127,7 +129,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     raise SystemExit(main())

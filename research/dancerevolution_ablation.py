@@ -1,4 +1,7 @@
-"""Dance Revolution's curriculum ablation on Dance with Melody, everything else equal.
+"""Showed: at 1000 steps teacher forcing froze least and had the best FID_k; the curriculum won on ACC and BAS.
+
+Dance Revolution's curriculum ablation on Dance with Melody, everything else equal (MODEL_CARD.md,
+docs/dancerevolution.md).
 
 The paper's claim: a decoder trained on its own predictions with a growing self-fed segment keeps minute-long
 dances alive, where teacher forcing freezes. One run per schedule, with the bundled ``dancerevolution`` config
@@ -11,7 +14,7 @@ dances alive, where teacher forcing freezes. One run per schedule, with the bund
 ``quadratic``        p = floor(lambda t^2), lambda = 0.0232 (p reaches the same 42 at the last epoch)
 ==================  =========================================================================================
 
-Each run is evaluated by ``scripts/evaluate_default_model.py --dancerevolution --samples 3`` (the default
+Each run is evaluated by ``choreo eval --model RUN --split test --dancerevolution --samples 3`` (the default
 model's protocol plus Dance Revolution's metrics: 3 dances per test song for multimodality, the first 60 s for
 beat coverage / hit, ACC and FID per 4 s clip), and ``OUT/ablation.md`` gathers FID_k, FID_g, ACC, BAS, beat
 coverage / hit, freezing, multimodality and the FID_k-per-clip curve of the four.
@@ -23,15 +26,15 @@ plus 5 other songs, one frame at a time): some 12-14 h for the whole ablation on
 more on a machine shared with other jobs. Trainings resume where they stopped, so the script can run in
 sittings (``--time-limit`` minutes per training per sitting)::
 
-    .venv/bin/python scripts/dancerevolution_ablation.py --out runs/dr_ablation
-    .venv/bin/python scripts/dancerevolution_ablation.py --out runs/dr_ablation --time-limit 120   (again until done)
-    .venv/bin/python scripts/dancerevolution_ablation.py --print-commands                        (commands only)
+    .venv/bin/python research/dancerevolution_ablation.py --out runs/dr_ablation
+    .venv/bin/python research/dancerevolution_ablation.py --out runs/dr_ablation --time-limit 120   (again until done)
+    .venv/bin/python research/dancerevolution_ablation.py --print-commands                        (commands only)
 
 A shorter ablation on a smaller budget: ``--steps N`` trains every schedule for N steps, and the growing schedules'
 lambdas are scaled so that p still reaches the same 42 self-fed frames at the last epoch (``--steps 1000``:
 linear lambda 4.0, quadratic 0.371; about a quarter of the compute)::
 
-    .venv/bin/python scripts/dancerevolution_ablation.py --out runs/dr_ablation_1k --steps 1000 --unrelated none
+    .venv/bin/python research/dancerevolution_ablation.py --out runs/dr_ablation_1k --steps 1000 --unrelated none
 
 A smoke test of the whole pipeline in a few minutes: ``--config dancerevolution_tiny --steps 20 --samples 2
 --unrelated none``.
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, help="training steps (default: the config's)")
     ap.add_argument("--time-limit", type=float, metavar="MIN", help="minutes per training in this sitting")
     ap.add_argument("--samples", type=int, default=3, help="dances per test song (multimodality)")
-    ap.add_argument("--unrelated", default=None, help="other songs for the evaluation ('none': skip)")
+    ap.add_argument("--unrelated", default=None, help="a folder of other songs to evaluate on too (default: none)")
     ap.add_argument("--cache-dir", default=None, help="choreo's data / feature cache")
     ap.add_argument("--print-commands", action="store_true", help="print the commands and stop")
     args = ap.parse_args(argv)
@@ -109,11 +112,11 @@ def main(argv: list[str] | None = None) -> int:
             train += ["--cache-dir", args.cache_dir]
         if args.time_limit is not None:
             train += ["--time-limit", str(args.time_limit)]
-        evaluate = [py, str(REPO / "scripts/evaluate_default_model.py"), "--checkpoint", str(run)]
-        evaluate += ["--out", str(out / "eval" / name), "--dancerevolution", "--samples", str(args.samples)]
-        evaluate += ["--data", args.data]
-        if args.unrelated is not None:
-            evaluate += ["--unrelated", "/nonexistent" if args.unrelated == "none" else args.unrelated]
+        evaluate = [py, "-m", "choreo", "eval", "--model", str(run), "--split", "test", "--data", args.data]
+        evaluate += ["--dancerevolution", "--samples", str(args.samples), "--unlocked"]
+        evaluate += ["--json", str(out / "eval" / f"{name}.json")]
+        if args.unrelated not in (None, "none"):
+            evaluate += ["--songs", args.unrelated]
         plan.append((name, cfg.train.steps, run, train, evaluate))
 
     if args.print_commands:
@@ -134,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         if not done:
             print(f"{name}: stopped before step {steps}; run the script again to continue", flush=True)
             continue
-        if not (out / "eval" / name / "choreo.json").exists():
+        if not (out / "eval" / f"{name}.json").exists():
+            (out / "eval").mkdir(exist_ok=True)
             print("$", " ".join(evaluate), flush=True)
             if subprocess.run(evaluate).returncode != 0:
                 raise SystemExit(f"evaluating {name} failed")
@@ -146,21 +150,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def summarise(out: Path, schedules) -> str:
-    """The ablation table from ``OUT/eval/<schedule>/{choreo,gt}.json`` (schedules not evaluated yet are left out)."""
+    """The ablation table from ``OUT/eval/<schedule>.json`` (``choreo eval --json``; schedules not evaluated yet are
+    left out)."""
     results, gt = {}, None
     for name in schedules:
-        f = out / "eval" / name / "choreo.json"
+        f = out / "eval" / f"{name}.json"
         if f.exists():
-            results[name] = json.loads(f.read_text())
-            g = out / "eval" / name / "gt.json"
-            if gt is None and g.exists():
-                gt = json.loads(g.read_text())
+            sets = json.loads(f.read_text())["sections"][0]["sets"]
+            results[name] = sets["model"]["runs"][0]
+            if gt is None:
+                gt = sets["real"]["runs"][0]
     if not results:
         return "(no evaluated run yet)"
 
     def value(r: dict, key: str):
+        if key in (r.get("undefined") or {}):
+            return "undefined"  # the reference formula divided by a zero spread (docs/metrics.md)
         dr = r.get("dancerevolution") or {}
         return r.get(key) if key in r else dr.get(key)
+
+    def shown(v) -> str:
+        return "n/a" if v is None else v if isinstance(v, str) else f"{v:.4g}"
 
     names = list(results)
     head = "| metric | " + " | ".join(names) + (" | real dances" if gt else "") + " | |"
@@ -171,7 +181,7 @@ def summarise(out: Path, schedules) -> str:
             gt_keys = {"fid_k": None, "fid_g": None, "div_k": "div_k_gt", "multimodality_k": None}
             gk = gt_keys.get(key, None if key == "fid_k_over_time_slope" else key)
             cells.append(None if gk is None else value(gt, gk))
-        lines.append(f"| {label} | " + " | ".join("n/a" if v is None else f"{v:.4g}" for v in cells) + f" | {note} |")
+        lines.append(f"| {label} | " + " | ".join(shown(v) for v in cells) + f" | {note} |")
     lines += ["", "FID_k per 4 s clip of the first minute (clip 1 ... 15):", ""]
     for n in names:
         curve = value(results[n], "fid_k_over_time") or []

@@ -1,4 +1,6 @@
-"""Music -> dance retrieval of a DiffDance run's music-motion embedding on the test split, against chance.
+"""Showed: the first embedding memorised its 34 songs (test-split retrieval at chance; docs/diffdance.md).
+
+Music -> dance retrieval of a DiffDance run's music-motion embedding on the test split, against chance.
 
 The test dances are cut into non-overlapping clips of ``--clip-seconds`` (the contrastive clip length, 6 s by
 default); each music clip ranks every dance clip by cosine similarity of the clip embeddings. Printed for the
@@ -14,8 +16,8 @@ The JSON also holds the time-aligned retrieval (``mean_t cos(music_t, dance_t)``
 ``encoders_aligned``, ``adapter_aligned``). Design choices are made on training songs held out of the run
 (``--split train --sequences ...``, see docs/diffdance.md), never on the test split.
 
-    .venv/bin/python scripts/evaluate_diffdance_alignment.py RUN_OR_CHECKPOINT [--data DIR] [--json OUT]
-    .venv/bin/python scripts/evaluate_diffdance_alignment.py RUN --split train --sequences DANCE_C_6 DANCE_R_3 ...
+    .venv/bin/python research/evaluate_diffdance_alignment.py RUN_OR_CHECKPOINT [--data DIR] [--json OUT]
+    .venv/bin/python research/evaluate_diffdance_alignment.py RUN --split train --sequences DANCE_C_6 DANCE_R_3 ...
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def alignment_report(
 
     Returns:
         ``{"clips": N, "clip_seconds", "encoders": report, "adapter": report}`` with
-        :func:`choreo.models.align.retrieval_report`'s dicts for the stage-1 music encoder and the adapter.
+        :func:`choreo.metrics.retrieval.retrieval_report`'s dicts for the stage-1 music encoder and the adapter.
     """
     import dataclasses
 
@@ -47,7 +49,7 @@ def alignment_report(
     from choreo.data.config import DataConfig
     from choreo.data.datasets import build_dataset
     from choreo.errors import ChoreoError
-    from choreo.models.align import frame_similarity, genre_of, retrieval_report, similarity_report
+    from choreo.metrics.retrieval import frame_similarity, genre_of, retrieval_report, similarity_report
 
     method, state = load_method(checkpoint, device="cpu")
     if method.name != "diffdance":
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="OUT", help="also write the numbers here")
     args = ap.parse_args(argv)
 
-    from choreo.models.align import format_report
+    from choreo.metrics.retrieval import format_report
 
     r = alignment_report(args.checkpoint, args.data, args.clip_seconds, args.split, args.sequences)
     print(format_report(r["encoders"], f"stage 1 (encoders), {r['clip_seconds']:g} s clips, music -> dance"))
