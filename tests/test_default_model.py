@@ -53,8 +53,9 @@ def test_models_lists_the_packaged_model(capsys):
     assert [m.name for m in packaged_models()] == names
     assert main(["models"]) == 0
     text = capsys.readouterr().out
-    assert "diffdance  (default)" in text and "makes dance with diffdance at 25 fps" in text
+    assert "diffdance  (default)" in text and "dances from music with diffdance: 25 fps" in text
     assert "edge  (default)" not in text and "research use only" in text
+    assert "recipe: choreo train --config diffdance" in text and "an audio codec at 22050 Hz" in text
     assert main(["models", "--json"]) == 0
     row, codec, d2m, dr, dd, dds = json.loads(capsys.readouterr().out)
     assert codec["makes"] == "codec" and codec["audio_sr"] == 22050 and not codec["default"]
@@ -64,7 +65,12 @@ def test_models_lists_the_packaged_model(capsys):
     assert row["method"] == "edge" and row["fps"] == 25.0 and row["skeleton"] == "dwm23" and not row["default"]
     assert 1 < row["size_mb"] < 20 and "Dance with Melody" in dd["data"]
     assert dds["method"] == "diffdance" and not dds["default"] and 1 < dds["size_mb"] < 20
-    assert dds["styles"] == dd["styles"] == ["cha-cha", "rumba", "tango", "waltz"] and row["styles"] == []
+    assert dds["styles"] == dd["styles"] == d2m["styles"] == ["cha-cha", "rumba", "tango", "waltz"]
+    assert row["styles"] == dr["styles"] == []
+    # sampling defaults as the files hold them, and the recipe that rebuilds each
+    assert row["sampling"] == {"guidance": 2.0, "steps": 8, "sampler": "dpm++2m", "eta": 1.0, "precision": "auto"}
+    assert dd["sampling"]["guidance"] == 3.5 and dd["sampling"]["guidance_from"] == "style"
+    assert [r["recipe"] for r in (row, codec, d2m, dr, dd, dds)] == names
 
 
 def test_choreo_load_by_name_gives_a_dance_generator():

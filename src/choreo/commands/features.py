@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
         "--set",
         dest="feature_set",
         default="baseline35",
-        help="feature set: baseline35 (EDGE, 35), dr438 (Dance Revolution, 438), mel (128), external",
+        help="feature set, with its columns: baseline35 (EDGE, 35), dr438 (Dance Revolution, 438), mel (128), "
+        "rhythm (song-independent, 9; the default model's), external (per-song .npy files)",
     )
     p.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     p.add_argument("--start", type=float, default=0.0, help="seconds into the song where frame 0 lies")

@@ -21,8 +21,10 @@ def add_parser(sub) -> None:
 
 def describe() -> list[dict]:
     """One dict per packaged model: name, default, makes, method, fps, skeleton, features, styles (the ones
-    ``--style`` takes; empty for a model that takes none), size, data, licence."""
+    ``--style`` takes; empty for a model that takes none), sampling (its sampling defaults), recipe (the built-in
+    config that rebuilds it), size, data, licence. Read from the files and the method classes, nothing built."""
     from choreo.checkpoint import load_checkpoint
+    from choreo.models import method_class
     from choreo.packaged import default_model_name, packaged_models
 
     rows = []
@@ -32,8 +34,9 @@ def describe() -> list[dict]:
         skeleton = (spec.get("skeleton") or {}).get("skeleton_name")
         produces = state.get("produces", "dance")
         model_cfg = (state.get("config") or {}).get("model") or {}
-        takes_style = state.get("method") == "d2mgan" or bool(model_cfg.get("style_cond"))
-        styles = [str(x) for x in (spec.get("styles") or ())] if takes_style else []
+        cls = method_class(str(state.get("method")))
+        styles = [str(x) for x in (spec.get("styles") or ())] if cls.takes_style(model_cfg) else []
+        sampling = {k: model_cfg[k] for k in cls.sampling_options if k in model_cfg}
         try:
             default = default_model_name(produces) == m.name
         except Exception:  # noqa: BLE001 - no default of that kind
@@ -50,6 +53,8 @@ def describe() -> list[dict]:
                 "features": spec.get("feature_set"),
                 "audio_sr": spec.get("audio_sr"),
                 "styles": styles,
+                "sampling": sampling,
+                "recipe": m.recipe.get("config"),
                 "size_mb": round(m.path.stat().st_size / 1e6, 1),
                 "data": m.data,
                 "licence": m.licence,
@@ -71,15 +76,23 @@ def run(args) -> int:
     for r in rows:
         flag = "  (default)" if r["default"] else ""
         print(f"{r['name']}{flag}")
-        if r["representation"]:
-            what = (
-                f"at {r['fps']:g} fps, skeleton {r['skeleton']}, {r['representation']}, music features {r['features']}"
-            )
-        else:  # an audio model (a codec): no motion side
-            what = f"audio at {r['audio_sr']} Hz"
-        print(f"  makes {r['makes']} with {r['method']} {what}, {r['size_mb']} MB")
+        print(f"  {_what(r)}, {r['size_mb']} MB")
         if r["styles"]:
             print(f"  styles (--style): {', '.join(r['styles'])}")
+        if r["sampling"]:
+            print("  sampling defaults: " + ", ".join(f"{k} {v}" for k, v in r["sampling"].items() if v is not None))
+        if r["recipe"]:
+            print(f"  recipe: choreo train --config {r['recipe']} (scripts/rebuild_packaged_model.py {r['name']})")
         print(f"  data: {r['data']}")
         print(f"  licence of the data: {r['licence']}")
     return 0
+
+
+def _what(r: dict) -> str:
+    """What a model makes, in words."""
+    motion = f"{r['fps']:g} fps, skeleton {r['skeleton']}"
+    if r["makes"] == "dance":
+        return f"dances from music with {r['method']}: {motion}, music features {r['features']}"
+    if r["makes"] == "music":
+        return f"music from dances with {r['method']}: reads {motion}, writes audio at {r['audio_sr']} Hz"
+    return f"an audio codec at {r['audio_sr']} Hz (a part of the music models, not a generator by itself)"

@@ -31,12 +31,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from choreo.data.sources import DWM_STYLES
 from choreo.errors import ChoreoError
 from choreo.metrics.features import GEOMETRIC_ROLES
 
 #: class order of the shipped classifier (Dance with Melody's letters C, R, T, W).
-STYLES = ("cha-cha", "rumba", "tango", "waltz")
-LETTERS = {"C": "cha-cha", "R": "rumba", "T": "tango", "W": "waltz"}
+LETTERS = DWM_STYLES
+STYLES = tuple(LETTERS.values())
 ASSET = "dance_style_dwm.pt"
 FORMAT = "choreo-dance-style-classifier"
 #: the classifier's frame rate and clip length.

@@ -545,3 +545,37 @@ def recognise_skeleton(
         dim=dim,
         upper_body=upper,
     )
+
+
+def _name_side(name: str) -> int:
+    """+1 for a name that says left, -1 for right, 0 when it says neither."""
+    low = name.lower()
+    if "left" in low:
+        return 1
+    if "right" in low:
+        return -1
+    # BVH and OpenPose habits: "LHip", "RightArm", "l_ankle", "R.Knee".
+    if re.match(r"^l[_\-. ]", low) or re.match(r"^L[A-Z]", name):
+        return 1
+    if re.match(r"^r[_\-. ]", low) or re.match(r"^R[A-Z]", name):
+        return -1
+    return 0
+
+
+def joint_sides(skeleton: Skeleton) -> np.ndarray:
+    """(J,) int8: +1 for left joints, -1 for right joints, 0 for the centre line.
+
+    ``skeleton.mirror_pairs`` are (left, right) pairs; where both joint names clearly say the opposite,
+    the names win. Without mirror pairs, the names alone decide.
+    """
+    sides = np.zeros(skeleton.n_joints, np.int8)
+    names = skeleton.joint_names
+    if skeleton.mirror_pairs:
+        for a, b in skeleton.mirror_pairs:
+            if _name_side(names[a]) == -1 and _name_side(names[b]) == 1:
+                a, b = b, a
+            sides[a], sides[b] = 1, -1
+    else:
+        for j, n in enumerate(names):
+            sides[j] = _name_side(n)
+    return sides

@@ -6,21 +6,18 @@ contact with the ground turns yellow. Colours are RGB tuples (0-255).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from choreo.motion.skeleton import Skeleton
+from choreo.motion.skeleton import Skeleton, joint_sides  # noqa: F401  (re-exported: drawing asks it)
+from choreo.palette import CENTRE, LEFT, RIGHT  # shared with the GLB writer's mesh colours
 
 BACKGROUND_TOP = (22, 25, 33)
 BACKGROUND_BOTTOM = (38, 43, 54)
 FLOOR = (44, 49, 60)
 GRID = (70, 78, 94)
 SHADOW = (26, 29, 36)
-LEFT = (255, 128, 32)
-RIGHT = (50, 150, 255)
-CENTRE = (225, 225, 225)
 CONTACT = (255, 235, 60)
 TEXT = (235, 235, 235)
 BEAT = (255, 80, 110)
@@ -65,40 +62,6 @@ def ycbcr(rgb) -> np.ndarray:
 def rgb_from_ycbcr(ycc) -> np.ndarray:
     """(..., 3) float RGB of BT.601 limited-range Y'CbCr (..., 3): the inverse of :func:`ycbcr`, unclipped."""
     return (np.asarray(ycc, np.float64) - _YCC_OFFSET) @ np.linalg.inv(_YCC).T
-
-
-def _name_side(name: str) -> int:
-    """+1 for a name that says left, -1 for right, 0 when it says neither."""
-    low = name.lower()
-    if "left" in low:
-        return 1
-    if "right" in low:
-        return -1
-    # BVH and OpenPose habits: "LHip", "RightArm", "l_ankle", "R.Knee".
-    if re.match(r"^l[_\-. ]", low) or re.match(r"^L[A-Z]", name):
-        return 1
-    if re.match(r"^r[_\-. ]", low) or re.match(r"^R[A-Z]", name):
-        return -1
-    return 0
-
-
-def joint_sides(skeleton: Skeleton) -> np.ndarray:
-    """(J,) int8: +1 for left joints, -1 for right joints, 0 for the centre line.
-
-    ``skeleton.mirror_pairs`` are (left, right) pairs; where both joint names clearly say the opposite,
-    the names win. Without mirror pairs, the names alone decide.
-    """
-    sides = np.zeros(skeleton.n_joints, np.int8)
-    names = skeleton.joint_names
-    if skeleton.mirror_pairs:
-        for a, b in skeleton.mirror_pairs:
-            if _name_side(names[a]) == -1 and _name_side(names[b]) == 1:
-                a, b = b, a
-            sides[a], sides[b] = 1, -1
-    else:
-        for j, n in enumerate(names):
-            sides[j] = _name_side(n)
-    return sides
 
 
 def bones(skeleton: Skeleton) -> np.ndarray:

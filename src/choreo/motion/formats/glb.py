@@ -39,7 +39,8 @@ from choreo import __version__
 from choreo.errors import ChoreoError
 from choreo.fileio import atomic_path
 from choreo.motion.motion import Motion
-from choreo.motion.skeleton import Skeleton, recognise_skeleton
+from choreo.motion.skeleton import Skeleton, joint_sides, recognise_skeleton
+from choreo.palette import CENTRE, LEFT, RIGHT
 
 MAGIC = b"glTF"
 JSON_CHUNK = 0x4E4F534A
@@ -165,8 +166,6 @@ def body_mesh(skeleton: Skeleton, P0: np.ndarray):
     Each bone's capsule is bound to the bone's parent joint (the joint whose rotation turns it); a joint
     named like a head that ends a chain gets a ball bound to itself.
     """
-    from choreo.render.style import CENTRE, LEFT, RIGHT, joint_sides
-
     sides = joint_sides(skeleton)
     colour = {1: _srgb_to_linear(LEFT), -1: _srgb_to_linear(RIGHT), 0: _srgb_to_linear(CENTRE)}
     parts = []
