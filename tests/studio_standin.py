@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -23,6 +24,19 @@ def tiny_model(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     make_checkpoint(folder / "last.ckpt")
     return folder
+
+
+def page_token(page_html: str) -> str:
+    """The run's token, read from the page as its scripts read it."""
+    m = re.search(r'<meta name="choreo-token" content="([^"]+)">', page_html)
+    assert m, "the page holds no token"
+    return m.group(1)
+
+
+def as_the_page(client, origin: str = "http://testserver"):
+    """Give a TestClient the headers the studio's own page sends with every request (its origin and token)."""
+    client.headers.update({"origin": origin, "x-choreo-token": page_token(client.get("/").text)})
+    return client
 
 
 def wait_job(client, job: dict, timeout: float = 60.0) -> dict:

@@ -1,7 +1,8 @@
 """choreo studio in a real browser (headless Chromium driven by selenium), as a new user would use it: load the
 page, upload a song, dance, see the skeleton on the canvas (three.js poses the GLB at the npz's joint positions),
-play it, edit it on the timeline, download every format, render the MP4, make music for an uploaded BVH, and get
-clear messages for bad uploads.
+play it, edit it on the timeline, download every format, render the MP4, make music for an uploaded BVH, compare
+takes side by side (every dancer in the frame), and get clear messages for bad uploads; in a 1366x768 window
+every control a user needs is on screen. A page on another site cannot make the studio work for it.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them); skipped without them.
 Screenshots go to the test's temporary folder, and also to ``$CHOREO_STUDIO_SCREENSHOTS`` when set.
@@ -9,6 +10,7 @@ Screenshots go to the test's temporary folder, and also to ``$CHOREO_STUDIO_SCRE
 
 from __future__ import annotations
 
+import http.server
 import io
 import os
 import shutil
@@ -40,7 +42,12 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 from choreo.motion.formats import read_motion, write_motion  # noqa: E402
 from edge_standin import smooth_smpl  # noqa: E402
-from studio_standin import register_standin_music, standin_music_checkpoint, tiny_model, write_song  # noqa: E402
+from studio_standin import (  # noqa: E402
+    register_standin_music,
+    standin_music_checkpoint,
+    tiny_model,
+    write_song,
+)
 
 LIMIT_MB = 1
 FLAGS = (
@@ -54,7 +61,7 @@ FLAGS = (
     "--disable-sync",
     "--enable-unsafe-swiftshader",  # WebGL on the CPU (SwiftShader), for this trusted local page
     "--autoplay-policy=no-user-gesture-required",
-    "--window-size=1100,720",
+    "--window-size=1366,768",  # a laptop's screen; the page's viewport is smaller still (the window's frame)
 )
 
 
@@ -156,6 +163,47 @@ def upload(driver, path: Path) -> str:
     return driver.find_element(By.ID, "upload-message").text
 
 
+def shown(driver) -> list[str]:
+    """The takes in the viewer, the one shown first."""
+    return driver.execute_script("return window.studio.viewer.actors.map((a) => a.take.id)")
+
+
+def ticked(driver) -> set[str]:
+    boxes = driver.find_elements(By.CSS_SELECTOR, "#takes li input:checked")
+    return {b.find_element(By.XPATH, "..").get_attribute("data-take") for b in boxes}
+
+
+def assert_framed(driver) -> None:
+    """Every dancer's joints project inside the stage canvas (normalised device coordinates within -1..1)."""
+    boxes = driver.execute_script("return window.studio.viewer.projected()")
+    assert boxes, "no dancers"
+    for i, b in enumerate(boxes):
+        assert -1 < b["min"][0] < b["max"][0] < 1 and -1 < b["min"][1] < b["max"][1] < 1, (i, boxes)
+
+
+#: what a user needs on screen without scrolling: making, the takes, playing, editing, music and export.
+ON_SCREEN = (
+    "drop", "song", "model", "make", "takes", "play", "timeline", "edit", "continue", "inbetween", "music",
+    "make-mp4", "dl-glb", "dl-bvh", "dl-npz", "dl-pkl", "dl-wav",
+)  # fmt: skip
+
+
+def assert_on_screen(driver) -> None:
+    """Each control of :data:`ON_SCREEN` lies inside the window's viewport and is not hidden by a scrolled
+    panel (the element at its centre is the control itself)."""
+    w, h = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    assert w >= 1300 and h >= 600, (w, h)
+    for name in ON_SCREEN:
+        r, top = driver.execute_script(
+            """const el = document.getElementById(arguments[0]); const r = el.getBoundingClientRect();
+            const hit = document.elementFromPoint((r.left + r.right) / 2, r.top + Math.min(r.height / 2, 10));
+            return [[r.left, r.top, r.right, r.bottom], el === hit || el.contains(hit)];""",
+            name,
+        )
+        assert 0 <= r[0] < r[2] <= w and 0 <= r[1] < r[3] <= h, (name, r, (w, h))
+        assert top, f"{name} is covered or scrolled away"
+
+
 def test_make_watch_edit_export_and_music(server, browser, tmp_path):
     d = browser
     tmp = server["tmp"]
@@ -166,15 +214,18 @@ def test_make_watch_edit_export_and_music(server, browser, tmp_path):
     assert "Makes music that follows the take" in d.find_element(By.ID, "music-note").text
     assert Select(d.find_element(By.ID, "music-model")).first_selected_option.get_attribute("value") == "d2mgan"
 
-    # the sampling fields follow the chosen packaged model (DiffDance by default: 100 steps; EDGE 8); Dance
-    # Revolution takes neither guidance nor steps
+    # the sampling fields follow the chosen packaged model (DiffDance by default: 100 steps in each of its two
+    # stages; EDGE 8 in one); Dance Revolution takes neither guidance nor steps
     assert Select(d.find_element(By.ID, "model")).first_selected_option.get_attribute("value") == "diffdance"
+    assert d.find_element(By.ID, "steps-label").text == "Steps per stage (2 stages)"
     assert d.find_element(By.ID, "steps").get_attribute("placeholder") == "model's (100)"
+    assert "100 per stage" in d.find_element(By.ID, "steps").get_attribute("title")
     Select(d.find_element(By.ID, "model")).select_by_value("dancerevolution")
     assert not d.find_element(By.ID, "guidance").is_enabled() and not d.find_element(By.ID, "steps").is_enabled()
     Select(d.find_element(By.ID, "model")).select_by_value("edge")
     assert d.find_element(By.ID, "steps").is_enabled()
     assert d.find_element(By.ID, "steps").get_attribute("placeholder") == "model's (8)"
+    assert d.find_element(By.ID, "steps-label").text == "Steps"
 
     # make: a song that is not in ../shared, the tiny model typed as a run folder
     msg = upload(d, write_song(tmp_path / "demo song.wav"))
@@ -234,10 +285,6 @@ def test_make_watch_edit_export_and_music(server, browser, tmp_path):
     status, head = fetch_head(d, d.find_element(By.ID, "dl-mp4").get_attribute("href"))
     assert status == 200 and head[4:8] == b"ftyp"
 
-    # compare two takes side by side
-    d.find_element(By.CSS_SELECTOR, f"#takes li[data-take='{first}'] input").click()
-    wait(d, lambda d: d.execute_script("return window.studio.viewer.actors.length") == 2, what="two dancers")
-
     # bad uploads get a clear message in the page
     (tmp_path / "empty.wav").write_bytes(b"")
     assert "empty" in upload(d, tmp_path / "empty.wav")
@@ -266,8 +313,86 @@ def test_make_watch_edit_export_and_music(server, browser, tmp_path):
     loaded_before = loaded(d)
     d.find_element(By.ID, "music").click()
     wait(d, lambda d: (x := loaded(d)) not in (loaded_before,) and x, what="the stand-in music take")
+    standin_take = loaded(d)
     shot(d, d.find_element(By.TAG_NAME, "body"), tmp_path / "studio-page.png")
+    assert_on_screen(d)
+    titles = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#takes li .title")]
+    assert len(titles) == 5 and len(set(titles)) == 5, titles  # named by song, model, seed, edit: all different
+    assert titles[-1] == "demo song · run · seed 0 · 2 steps", titles  # the first take, at the bottom
+    assert titles[-2].startswith(titles[-1] + " · kept "), titles
+
+    # compare three takes side by side: every dancer stays inside the stage, standing still and dancing
+    for take in (first, second):
+        d.find_element(By.CSS_SELECTOR, f"#takes li[data-take='{take}'] input").click()
+    wait(d, lambda d: shown(d) == [standin_take, first, second], what="three dancers")
+    assert_framed(d)
+    shot(d, canvas, tmp_path / "studio-side-by-side.png")
+    d.find_element(By.ID, "play").click()
+    time.sleep(1.0)  # the camera eases towards its framing while they dance
+    d.find_element(By.ID, "play").click()
+    assert_framed(d)
+    # ticks belong to the take shown: a ticked take swaps places with it, any other take starts afresh
+    d.find_element(By.CSS_SELECTOR, f"#takes li[data-take='{first}'] .title").click()
+    wait(d, lambda d: shown(d) == [first, second, standin_take], what="the ticked take leads")
+    assert ticked(d) == {second, standin_take}
+    d.find_element(By.CSS_SELECTOR, f"#takes li[data-take='{bvh_take}'] .title").click()
+    wait(d, lambda d: shown(d) == [bvh_take], what="an unrelated take, alone")
+    assert ticked(d) == set()
 
     errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
     # the bad uploads answer 400/413 on purpose; anything else is a bug in the page
     assert all("api/upload" in e["message"] for e in errors), errors
+
+
+class _OtherSite(http.server.BaseHTTPRequestHandler):
+    """A web site of someone else's, serving pages that try to drive the studio."""
+
+    pages: dict[str, str] = {}
+
+    def do_GET(self):
+        body = self.pages.get(self.path, "").encode()
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_another_site_cannot_make_the_studio_work(server, browser):
+    """A form and scripts on another site post to the studio from the user's browser: all are refused and
+    nothing is queued (the form gets the studio's refusal; a script cannot send the token header at all)."""
+    d, studio = browser, server["studio"]
+    target = server["url"] + "api/dance"
+    body = '{"song": "x", "model": "edge"}'
+    _OtherSite.pages = {
+        "/form": f"""<form method="post" action="{target}" enctype="text/plain">
+            <input name='{{"song": "x", "model": "edge", "pad": "' value='"}}'></form>
+            <script>document.forms[0].submit()</script>""",
+        "/fetch": f"""<script>
+            const out = [];
+            const plain = {{"Content-Type": "text/plain"}};
+            fetch("{target}", {{method: "POST", mode: "no-cors", body: '{body}', headers: plain}})
+              .then(() => out.push("no-cors sent"), () => out.push("no-cors failed"))
+              .then(() => fetch("{target}", {{method: "POST", body: '{body}',
+                                               headers: {{"X-Choreo-Token": "guess"}}}}))
+              .then((r) => out.push("token " + r.status), () => out.push("token blocked"))
+              .then(() => {{ document.title = out.join("; "); }});
+            </script>""",
+    }
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OtherSite)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    other = f"http://localhost:{site.server_address[1]}"  # another origin and another site than 127.0.0.1
+    jobs, takes = len(studio.jobs.jobs()), len(studio.takes.all())
+    try:
+        d.get(f"{other}/form")
+        wait(d, lambda d: d.current_url == target, 20, "the form posted to the studio")
+        assert "refused" in d.find_element(By.TAG_NAME, "body").text
+        d.get(f"{other}/fetch")
+        wait(d, lambda d: "token" in d.title, 20, "the scripts' requests")
+        assert d.title == "no-cors sent; token blocked", d.title  # the preflight for the custom header fails
+    finally:
+        site.shutdown()
+    assert len(studio.jobs.jobs()) == jobs and len(studio.takes.all()) == takes

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 from choreo.cli import main
 from choreo.motion.formats import write_motion
 from edge_standin import smooth_smpl
+from studio_standin import page_token
 
 
 def free_port() -> int:
@@ -43,9 +45,14 @@ def group_members(pgid: int) -> list[int]:
 
 
 def request(url: str, data: bytes | None = None, json_body: dict | None = None) -> dict:
+    """GET, or POST as the studio's page does (its origin and the token it holds)."""
     headers = {}
     if json_body is not None:
         data, headers = json.dumps(json_body).encode(), {"Content-Type": "application/json"}
+    if data is not None:
+        origin = "/".join(url.split("/")[:3])
+        with urllib.request.urlopen(origin + "/", timeout=30) as r:
+            headers.update({"Origin": origin, "X-Choreo-Token": page_token(r.read().decode())})
     req = urllib.request.Request(url, data=data, headers=headers, method="POST" if data is not None else "GET")
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())
@@ -88,6 +95,10 @@ def test_ctrl_c_mid_job_leaves_nothing_behind(tmp_path):
             except OSError:
                 time.sleep(0.1)
         assert [p.name for p in tmp_path.glob("choreo-studio-*")], "the studio keeps its files in TMPDIR"
+        refused = urllib.request.Request(f"{url}/api/takes/x/video", data=b"{}", method="POST")  # as curl would
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(refused, timeout=30)
+        assert err.value.code == 403
         write_motion(smooth_smpl(240), tmp_path / "moves.npz")
         take = request(f"{url}/api/upload?name=moves.npz", data=(tmp_path / "moves.npz").read_bytes())["take"]
         request(f"{url}/api/takes/{take['id']}/video", json_body={})  # renders an 8 s MP4 with ffmpeg

@@ -16,7 +16,7 @@ from choreo.motion.formats import write_motion
 from choreo.studio.server import create_app
 from choreo.studio.session import Studio
 from edge_standin import smooth_smpl
-from studio_standin import register_standin_music, standin_music_checkpoint, wait_job
+from studio_standin import as_the_page, register_standin_music, standin_music_checkpoint, wait_job
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def client(tmp_path, monkeypatch):
     register_standin_music(monkeypatch)
     studio = Studio(threads=1, root=tmp_path)
     with TestClient(create_app(studio, ["testserver"])) as c:
-        yield c
+        yield as_the_page(c)
 
 
 def upload_bvh(client, tmp_path, frames: int = 45) -> dict:

@@ -18,7 +18,7 @@ from choreo.motion.motion import Motion
 from choreo.studio.server import create_app
 from choreo.studio.session import Studio
 from edge_standin import smooth_smpl
-from studio_standin import SONG_SECONDS, tiny_model, wait_job, write_song
+from studio_standin import SONG_SECONDS, as_the_page, page_token, tiny_model, wait_job, write_song
 
 LIMIT = 2 << 20
 
@@ -31,7 +31,7 @@ def env(tmp_path_factory):
         studio = Studio(max_upload_bytes=LIMIT, threads=1, root=tmp)
         with TestClient(create_app(studio, ["testserver"])) as client:
             yield {
-                "client": client,
+                "client": as_the_page(client),
                 "studio": studio,
                 "model": str(tiny_model(tmp / "run")),
                 "song": write_song(tmp / "song.wav"),
@@ -80,10 +80,24 @@ def test_page_static_files_and_state(env):
     dance = {m["name"]: m for m in s["models"]["dance"]}
     assert (dance["edge"]["guidance"], dance["edge"]["steps"]) == (2.0, 8)
     assert (dance["dancerevolution"]["guidance"], dance["dancerevolution"]["steps"]) == (None, None)
+    # steps per sampling stage: DiffDance's base stage and its super-resolution stage run 100 each
+    assert dance["diffdance"]["stage_steps"] == [100, 100] and dance["edge"]["stage_steps"] == [8]
+    assert dance["dancerevolution"]["stage_steps"] is None
+    assert set(s["models"]) == {"dance", "music", "default", "music_available"}  # no codec among them
     info = c.get("/api/model", params={"name": env["model"]}).json()
     assert info["method"] == "edge" and info["produces"] == "dance" and info["fps"] == 30
     r = c.get("/api/model", params={"name": str(env["tmp"] / "nowhere.ckpt")})
     assert r.status_code == 400 and "not found" in r.json()["error"]
+
+
+def test_stage_steps_from_model_configs():
+    from choreo.studio.catalog import stage_steps
+
+    assert stage_steps("edge", {"steps": 8}) == [8]
+    assert stage_steps("diffdance", {"steps": 100, "ssr_steps": None}) == [100, 100]  # None: the base's
+    assert stage_steps("diffdance", {"steps": 50, "ssr_steps": 10}) == [50, 10]
+    assert stage_steps("dancerevolution", {"hidden": 64}) is None  # a method without denoising steps
+    assert stage_steps("no_such_method", {"steps": 5}) is None
 
 
 def test_downloads_are_valid_files(env, take):
@@ -216,6 +230,71 @@ def test_motion_uploads_become_takes(env, data_dir, tmp_path):
     assert r.json()["upload"]["skeleton"] == "dwm23"
 
 
+TWO_JOINT_BVH = b"""HIERARCHY
+ROOT Hips
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
+  JOINT Head
+  {
+    OFFSET 0 50 0
+    CHANNELS 3 Zrotation Xrotation Yrotation
+    End Site
+    {
+      OFFSET 0 10 0
+    }
+  }
+}
+MOTION
+Frames: 3
+Frame Time: 0.033333
+0 90 0 0 0 0 0 0 0
+0 91 0 0 0 0 0 0 0
+0 92 0 0 0 0 0 0 0
+"""
+
+
+def first_frames_of_bvh(path, frames: int) -> bytes:
+    """A real BVH cut to its first frames (the header's frame count rewritten)."""
+    text = path.read_text()
+    head, motion = text.split("MOTION", 1)
+    lines = motion.strip().splitlines()
+    assert lines[0].startswith("Frames:") and lines[1].startswith("Frame Time:")
+    return (head + "MOTION\n" + f"Frames: {frames}\n" + "\n".join(lines[1 : 2 + frames]) + "\n").encode()
+
+
+def test_motions_no_model_can_use_are_refused_at_upload(env):
+    c, studio = env["client"], env["studio"]
+    before, takes = store_files(studio), len(studio.takes.all())
+    r = upload(c, "two joints.bvh", TWO_JOINT_BVH)
+    assert r.status_code == 400, r.text
+    msg = r.json()["error"]
+    assert msg.startswith("two joints.bvh: no model here can use this motion"), msg
+    assert "2 joints" not in msg and "3 joints: Hips, Head, Head_end" in msg  # BVH end sites are joints too
+    assert "d2mgan" in msg and "left hip" in msg and "dwm23" in msg, msg  # what the music model would need
+    assert store_files(studio) == before and len(studio.takes.all()) == takes  # nothing kept
+
+
+def test_uploads_are_named_by_their_file_name(env, data_dir):
+    """A real BVH rig (Bandai Namco, 21 joints) is mapped by joint roles for the music model, so it is accepted;
+    the page sees the user's file name everywhere, never the store's random id."""
+    c, studio = env["client"], env["studio"]
+    bvh = first_frames_of_bvh(data_dir / "bandai_namco_dance" / "data" / "dataset-1_dance-short_normal_001.bvh", 40)
+    r = upload(c, "my dance.bvh", bvh)
+    assert r.status_code == 200, r.text
+    up, take = r.json()["upload"], r.json()["take"]
+    assert up["name"] == "my dance.bvh" and up["frames"] == 40 and up["joints"] == 21
+    assert up["skeleton"] == "my dance" and take["skeleton"] == "my dance" and take["title"] == "my dance.bvh"
+    stored = studio.upload(up["id"]).file.path
+    assert stored.stem not in json.dumps(r.json())  # the random name on disk is not shown anywhere
+    # a model that cannot take it (an edit with the SMPL-24 test model) says so by the file's name
+    song = upload(c, "song.wav", env["song"].read_bytes()).json()["upload"]["id"]
+    edit = {"mode": "keep", "source": take["id"], "joints": "upper"}
+    r = c.post("/api/dance", json={"song": song, "model": env["model"], "seconds": 1, "steps": 2, "edit": edit})
+    job = wait_job(c, r.json()) if r.status_code == 200 else {"error": r.json()["error"]}
+    assert job["error"].startswith("my dance.bvh: ") and stored.stem not in job["error"], job
+
+
 def test_oversized_uploads_are_refused(env):
     c, studio = env["client"], env["studio"]
     before = store_files(studio)
@@ -267,6 +346,82 @@ def test_hosts_and_origins(env):
     assert r.status_code == 403
     r = c.post("/api/dance", json={"song": "nope", "model": env["model"]}, headers={"origin": "http://testserver"})
     assert r.status_code == 400 and "upload it again" in r.json()["error"]
+
+
+def test_the_page_holds_a_token_of_its_own_run(env):
+    c = env["client"]
+    r = c.get("/")
+    token = page_token(r.text)
+    assert token == c.app.state.token and len(token) >= 40
+    assert r.headers["cache-control"] == "no-store"  # a page kept from an earlier run would hold a stale token
+    assert r.headers["referrer-policy"] == "same-origin"  # keeps the page's Origin header (not "null")
+    other = TestClient(create_app(env["studio"], ["testserver"]))  # another run: another token
+    assert page_token(other.get("/").text) != token
+
+
+def test_forged_requests_are_refused_and_queue_nothing(env, take):
+    """Requests that do not come from the studio's own page: curl, another site's fetch or form, a wrong token."""
+    raw = TestClient(env["client"].app)  # the same app, without the page's headers
+    studio = env["studio"]
+    token = env["client"].app.state.token
+    page = {"origin": "http://testserver", "x-choreo-token": token}
+    body = {"song": take["settings"]["song"], "model": env["model"], "seconds": 1, "steps": 2}
+    forged = {
+        "curl (no origin, no token)": {},
+        "no origin, with the token": {"x-choreo-token": token},
+        "cross-site fetch metadata, no origin": {"sec-fetch-site": "cross-site", "x-choreo-token": token},
+        "cross-site fetch metadata": {**page, "sec-fetch-site": "cross-site"},
+        "same-site page on another port": {**page, "origin": "http://testserver:9999", "sec-fetch-site": "same-site"},
+        "origin null (sandboxed page)": {"origin": "null", "x-choreo-token": token},
+        "another site's origin": {**page, "origin": "http://evil.example"},
+        "no token": {"origin": "http://testserver"},
+        "a wrong token": {**page, "x-choreo-token": token[:-2] + ("AA" if not token.endswith("AA") else "BB")},
+        "an empty token": {**page, "x-choreo-token": ""},
+    }
+    jobs_before, takes_before, files_before = len(studio.jobs.jobs()), len(studio.takes.all()), store_files(studio)
+    for what, headers in forged.items():
+        for url, kwargs in (
+            ("/api/dance", {"json": body}),
+            ("/api/music", {"json": {"source": take["id"], "model": "d2mgan"}}),
+            (f"/api/takes/{take['id']}/video", {"json": {}}),
+            ("/api/upload?name=song.wav", {"content": env["song"].read_bytes()}),
+        ):
+            r = raw.post(url, headers=headers, **kwargs)
+            assert r.status_code == 403, (what, url, r.text)
+            assert r.headers["content-type"] == "application/json" and r.json()["error"], (what, url)
+    # a plain HTML form posted from another site: no custom header is possible, the browser names its origin
+    form = {"origin": "http://evil.example", "sec-fetch-site": "cross-site"}
+    r = raw.post("/api/dance", data={"song": "x", "model": "edge"}, headers=form)
+    assert r.status_code == 403 and "other sites" in r.json()["error"]
+    r = raw.post("/api/dance", data={"song": "x", "model": "edge"})  # the same form from an old browser
+    assert r.status_code == 403 and "page" in r.json()["error"]
+    assert len(studio.jobs.jobs()) == jobs_before and len(studio.takes.all()) == takes_before
+    assert store_files(studio) == files_before
+    # reading stays open to the page's own scripts, and the page's requests work
+    assert raw.get("/api/state").status_code == 200
+    own = {**page, "sec-fetch-site": "same-origin"}
+    r = raw.post("/api/dance", json={"song": "nope", "model": env["model"]}, headers=own)
+    assert r.status_code == 400 and "upload it again" in r.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "allowed"),
+    [
+        ("GET", {}, True),
+        ("HEAD", {"sec-fetch-site": "cross-site"}, True),
+        ("POST", {"host": "h:1", "origin": "http://h:1", "x-choreo-token": "t"}, True),
+        ("POST", {"host": "h:1", "origin": "http://h:1", "x-choreo-token": "t", "sec-fetch-site": "same-origin"}, True),
+        ("POST", {"host": "h:1", "origin": "http://h:1", "x-choreo-token": "t", "sec-fetch-site": "none"}, False),
+        ("POST", {"host": "h:1", "origin": "http://h:2", "x-choreo-token": "t"}, False),
+        ("POST", {"host": "h:1", "x-choreo-token": "t"}, False),
+        ("POST", {"host": "h:1", "origin": "http://h:1", "x-choreo-token": "T"}, False),
+        ("DELETE", {"host": "h:1", "origin": "http://h:1"}, False),
+    ],
+)
+def test_refusal_rules(method, headers, allowed):
+    from choreo.studio.guard import refusal
+
+    assert (refusal(method, headers, "t") is None) == allowed
 
 
 def test_bad_requests_get_messages(env, take):

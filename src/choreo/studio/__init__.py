@@ -1,10 +1,12 @@
 """choreo studio: a local web app to make, watch, edit and export dances (and music for dances).
 
-``choreo studio`` serves it on http://127.0.0.1:8000. Layout: :mod:`.server` (HTTP routes), :mod:`.session`
-(the run's state and the actions the page asks for), :mod:`.jobs` (the queue and its worker),
-:mod:`.progress` (progress bars to jobs), :mod:`.store` (files by opaque id), :mod:`.uploads` (checking
-uploads), :mod:`.takes` (dances ready to watch), :mod:`.catalog` (models), ``static/`` (the page and the
-vendored three.js viewer).
+``choreo studio`` serves it on http://127.0.0.1:8000. Layout: :mod:`.server` (assembles the app),
+:mod:`.page` (the page and its static files), :mod:`.api` (the JSON API), :mod:`.downloads` (file routes),
+:mod:`.guard` (hosts, the page's token, security headers), :mod:`.session` (the run's state and the actions
+the page asks for), :mod:`.jobs` (the queue and its worker), :mod:`.progress` (progress bars to jobs),
+:mod:`.store` (files by opaque id), :mod:`.uploads` (checking uploads), :mod:`.skeletons` (which models can
+use an uploaded motion), :mod:`.takes` (dances ready to watch), :mod:`.catalog` (models), :mod:`.serve`
+(running it), ``static/`` (the page and the vendored three.js viewer).
 """
 
 from __future__ import annotations

@@ -12,11 +12,29 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from choreo.errors import ChoreoError
+from choreo.studio.skeletons import ModelSkeleton
+
+#: what the studio offers models for (the codec, say, is a part of D2M-GAN, not something a user runs).
+KINDS = ("dance", "music")
+
+
+def stage_steps(method: str, model: dict[str, Any]) -> list[int] | None:
+    """Denoising steps of each sampling stage of method ``method`` with settings ``model`` (the method answers:
+    DiffDance runs a base stage and a super-resolution stage); None for a method without steps."""
+    from choreo.models import method_class
+
+    try:
+        stages = method_class(method).sampling_stages(model)
+    except ChoreoError:  # a method this choreo does not know: the page shows no steps
+        return None
+    return list(stages.values()) or None
 
 
 def _describe_checkpoint(path: Path) -> dict[str, Any]:
-    """What a checkpoint makes and at what rate, from the file alone."""
+    """What a checkpoint makes and at what rate, from the file alone (plus its skeleton, kept aside)."""
     from choreo.checkpoint import load_checkpoint
 
     state = load_checkpoint(path)
@@ -28,9 +46,12 @@ def _describe_checkpoint(path: Path) -> dict[str, Any]:
         "produces": str(state.get("produces", "dance")),
         "fps": float(spec.get("fps") or 0.0),
         "skeleton": str(skeleton.get("skeleton_name", "")) if isinstance(skeleton, dict) else "",
+        "representation": str(spec.get("representation") or ""),
         # the sampling defaults the page shows; None: the method has no such setting (Dance Revolution)
         "guidance": model.get("guidance"),
         "steps": model.get("steps"),
+        "stage_steps": stage_steps(str(state.get("method")), model),
+        "_skeleton": skeleton if isinstance(skeleton, dict) else None,
     }
 
 
@@ -61,10 +82,31 @@ class Catalog:
         with self._lock:
             info = self._headers.get(key)
         if info is None:
-            info = _describe_checkpoint(path)
+            info = {**_describe_checkpoint(path), "_name": text}
             with self._lock:
                 self._headers[key] = info
-        return {"name": text, "path": str(path), **info}
+        return {"name": text, "path": str(path), **{k: v for k, v in info.items() if not k.startswith("_")}}
+
+    def targets(self) -> list[ModelSkeleton]:
+        """The skeletons of the models this run knows (every packaged one, and any checkpoint named here), for
+        checking that an upload can be used (:mod:`choreo.studio.skeletons`)."""
+        from choreo.motion.skeleton import Skeleton
+        from choreo.packaged import packaged_models
+
+        for m in packaged_models():
+            try:
+                self.describe(m.name)
+            except ChoreoError:
+                continue  # a broken packaged file is left out, as in the page's lists
+        with self._lock:
+            known = list(self._headers.values())
+        out = []
+        for info in known:
+            if info["produces"] not in KINDS or not info["_skeleton"]:
+                continue
+            sk = Skeleton.from_arrays({k: np.asarray(v) for k, v in info["_skeleton"].items()})
+            out.append(ModelSkeleton(info["_name"], info["produces"], sk, info["representation"]))
+        return out
 
     def models(self) -> dict[str, Any]:
         """The page's model lists: packaged models by what they make, the defaults, whether music is possible."""
@@ -77,8 +119,10 @@ class Catalog:
             except ChoreoError:
                 continue  # a broken packaged file is left out rather than breaking the page
             entry = {"name": m.name, "description": m.description, "data": m.data, "licence": m.licence}
-            entry.update({k: info[k] for k in ("method", "fps", "skeleton", "guidance", "steps")})
-            out.setdefault(info["produces"], []).append(entry)
+            if info["produces"] not in KINDS:
+                continue
+            entry.update({k: info[k] for k in ("method", "fps", "skeleton", "guidance", "steps", "stage_steps")})
+            out[info["produces"]].append(entry)
         for kind in ("dance", "music"):
             try:
                 out["default"][kind] = default_model_name(kind)

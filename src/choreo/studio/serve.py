@@ -6,7 +6,8 @@ import socket
 import sys
 
 from choreo.errors import ChoreoError
-from choreo.studio.server import LOCAL_HOSTS, create_app
+from choreo.studio.guard import LOCAL_HOSTS
+from choreo.studio.server import create_app
 from choreo.studio.session import Studio
 
 

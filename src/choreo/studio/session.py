@@ -53,6 +53,31 @@ def _integer(req: dict, key: str, default: int | None = None, low: int | None = 
     return int(x)
 
 
+# --- names ---------------------------------------------------------------------------------------------------
+
+
+def model_label(model: str) -> str:
+    """A short name for a model in a take's title: a packaged name as it is, a checkpoint by its run folder."""
+    p = Path(model)
+    if not p.exists():
+        return model
+    return p.name if p.is_dir() else f"{p.parent.name}/{p.name}"
+
+
+def dance_title(song: str, model: str, start: float, sampling: dict) -> str:
+    """``song · model · seed N`` (with the start, guidance and steps when they are not the defaults)."""
+    parts = [Path(song).stem + (f" from {start:g} s" if start else ""), model_label(model), f"seed {sampling['seed']}"]
+    if sampling.get("guidance") is not None:
+        parts.append(f"guidance {sampling['guidance']:g}")
+    if sampling.get("steps") is not None:
+        parts.append(f"{sampling['steps']} steps")
+    return " · ".join(parts)
+
+
+def _span(a: float, b: float | None) -> str:
+    return f"{a:g}-{'end' if b is None else f'{b:g}'} s"
+
+
 def _concat(a: Motion, b: Motion) -> Motion:
     """``a`` then ``b`` (same skeleton; ``b`` resampled to ``a``'s rate)."""
     if abs(a.fps - b.fps) > 1e-6:
@@ -96,7 +121,6 @@ class Studio:
         self.jobs = JobQueue(max_waiting=max_waiting, describe=self.describe_error)
         self._uploads: dict[str, Upload] = {}
         self._lock = threading.Lock()
-        self._count = 0
 
     def close(self) -> None:
         """Stop the worker and delete every file this run made."""
@@ -138,7 +162,8 @@ class Studio:
         """The motion of a take or an uploaded motion, by id, and its title."""
         take = self.takes.get(str(source))
         if take is not None:
-            return take.motion, take.title
+            # music made for a take keeps that take's motion: name the motion, not "music for music for ..."
+            return take.motion, str(take.settings.get("source", take.title)) if take.kind == "music" else take.title
         up = self.upload(source, "motion")
         return up.motion, up.name
 
@@ -146,11 +171,6 @@ class Studio:
         """An uploaded motion as a take (silent until music is made for it)."""
         settings = {"source": upload.name}
         return self.takes.add(upload.motion, upload.name, "upload", settings)
-
-    def _title(self, base: str) -> str:
-        with self._lock:
-            self._count += 1
-            return f"{Path(base).stem} #{self._count}"
 
     # ---- dancing --------------------------------------------------------------------------------------------
     def submit_dance(self, req: dict) -> Job:
@@ -180,7 +200,7 @@ class Studio:
             take = self.takes.require(edit.get("source"))
             song, start, length = self._take_song(take)
             more = _number(edit, "seconds", 8.0, 0.5, "the continuation's length")
-            title = f"{take.title} continued"
+            title = f"{take.title} · continued {more:g} s, seed {seed}"
             return self.jobs.submit(
                 "dance", title, lambda job: self._continue(job, take, model, song, start + length, more, sampling)
             )
@@ -188,7 +208,7 @@ class Studio:
             a, b = self.takes.require(edit.get("a")), self.takes.require(edit.get("b"))
             song, start, length = self._take_song(a)
             gap = _number(edit, "seconds", 4.0, 0.5, "the in-between's length")
-            title = f"{a.title} to {b.title}"
+            title = f"in-between #{a.number} and #{b.number} ({gap:g} s, {model_label(model)}, seed {seed})"
             return self.jobs.submit(
                 "dance", title, lambda job: self._inbetween(job, a, b, model, song, start + length, gap, sampling)
             )
@@ -205,9 +225,9 @@ class Studio:
             if b_s is not None and b_s <= a_s:
                 raise ChoreoError("the kept range is empty: its end must come after its start")
             keep = (ref, joints, a_s, b_s)
-            title = f"{ref_title} edited"
+            title = f"{ref_title} · kept {joints} {_span(a_s, b_s)}, seed {seed}"
         else:
-            title = self._title(song_up.name)
+            title = dance_title(song_up.name, model, start, sampling)
         if start >= song_up.duration:
             raise ChoreoError(f"the song is {song_up.duration:.1f} s long: start must be earlier than that")
         if seconds is None or seconds == 0 or seconds > song_up.duration - start:
@@ -318,10 +338,11 @@ class Studio:
             y, sr = composer.music(motion, seed=seed, progress=False)
             job.stage(0.9, 1.0, "preparing the viewer")
             settings = {"model": model, "seed": seed, "source": title}
-            take = self.takes.add(motion, f"music for {title}", "music", settings, music=(y, sr))
+            take = self.takes.add(motion, name, "music", settings, music=(y, sr))
             return {"take": take.id}
 
-        return self.jobs.submit("music", f"music for {title}", run)
+        name = f"music for {title} · {model_label(model)} · seed {seed}"
+        return self.jobs.submit("music", name, run)
 
     # ---- video -----------------------------------------------------------------------------------------------
     def submit_video(self, take: Take) -> Job:

@@ -33,6 +33,7 @@ class Take:
         beats: beat times in seconds from the dance's start; contacts: (T, 4) feet on the ground.
         settings: how it was made (model, seed, song, start...), shown in the page and reused by edits.
         files: written files by format (``glb`` always).
+        number: the take's place in this run (1, 2, ...), shown as ``#n`` and used in titles that name takes.
     """
 
     title: str
@@ -43,6 +44,7 @@ class Take:
     contacts: np.ndarray
     settings: dict[str, Any]
     files: dict[str, StoredFile] = field(default_factory=dict)
+    number: int = 0
     id: str = field(default_factory=new_id)
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,6 +53,7 @@ class Take:
         return {
             "id": self.id,
             "title": self.title,
+            "number": self.number,
             "kind": self.kind,
             "fps": m.fps,
             "frames": m.n_frames,
@@ -125,6 +128,7 @@ class TakeBook:
             beats = _beats(y, sr)
         take = Take(title, kind, motion, audio, beats, motion.foot_contacts(), settings, files)
         with self._lock:
+            take.number = len(self._takes) + 1
             self._takes[take.id] = take
         return take
 

@@ -2,7 +2,8 @@
 
 An upload is streamed into the store under a random name, never over the size limit (the stream stops
 and the partial file is deleted as soon as it passes), then read by choreo's own readers: a song must
-decode, a motion must parse into a finite 3D motion. Anything wrong gives a :class:`ChoreoError` whose
+decode, a motion must parse into a finite 3D motion that at least one of the studio's models can use
+(:mod:`choreo.studio.skeletons`). Anything wrong gives a :class:`ChoreoError` whose
 message the page shows, and every file of the failed upload is deleted.
 
 Motions: BVH, choreo npz, AIST++/EDGE pkl, GLB, or a Dance with Melody sequence folder packed as a zip.
@@ -15,12 +16,13 @@ import contextlib
 import shutil
 import stat
 import zipfile
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from choreo.errors import ChoreoError
 from choreo.motion.motion import Motion
+from choreo.studio.skeletons import ModelSkeleton, require_usable
 from choreo.studio.store import Store, StoredFile, new_id
 
 MOTION_SUFFIXES = (".bvh", ".npz", ".pkl", ".pickle", ".glb", ".zip")
@@ -143,6 +145,16 @@ def _unzip(path: Path, dest: Path) -> Path:
     return found[0]
 
 
+def _named(motion: Motion, path: Path, name: str) -> Motion:
+    """The motion with the user's file name where the reader took the store's random one: a BVH's skeleton is
+    named after its file, and every motion records its source, which messages quote."""
+    stem = PurePosixPath(name).stem or "upload"
+    skeleton = motion.skeleton
+    if skeleton.name in (path.stem, path.name):
+        skeleton = replace(skeleton, name=stem)
+    return replace(motion, skeleton=skeleton, meta={**motion.meta, "source": name})
+
+
 def _check_motion(path: Path, store: Store) -> Motion:
     """The motion in an uploaded file (a zip is unpacked into a scratch folder, deleted afterwards)."""
     from choreo.motion.formats import read_motion
@@ -163,14 +175,28 @@ def _check_motion(path: Path, store: Store) -> Motion:
     return motion
 
 
-def check_upload(store: Store, path: Path, name: str, kind: str) -> Upload:
-    """Read and check a received file; on any problem delete it (and anything unpacked) and raise."""
+def check_upload(
+    store: Store,
+    path: Path,
+    name: str,
+    kind: str,
+    targets: Callable[[], list[ModelSkeleton]] | None = None,
+) -> Upload:
+    """Read and check a received file; on any problem delete it (and anything unpacked) and raise.
+
+    Args:
+        name: the user's file name (what the studio calls the upload).
+        targets: the models' skeletons; a motion that none of them can use is refused
+            (:func:`choreo.studio.skeletons.require_usable`). None: not checked.
+    """
     try:
         if kind == "audio":
             duration = _check_song(path)
             motion = None
         else:
-            motion = _check_motion(path, store)
+            motion = _named(_check_motion(path, store), path, name)
+            if targets is not None:
+                require_usable(motion, targets())
             duration = motion.duration
         return Upload(kind, name, store.add(path, name), duration, motion)
     except BaseException:

@@ -5,6 +5,10 @@ import { Timeline } from './timeline.js';
 
 const $ = (id) => document.getElementById(id);
 const PATH = '__path__';
+// the run's token, written into the page by the studio: every state change sends it, which a page on another
+// site cannot do (it cannot read this page, and a custom header needs a CORS preflight the studio never grants)
+const TOKEN = document.querySelector('meta[name="choreo-token"]').content;
+const TOKEN_HEADER = 'X-Choreo-Token';
 
 const state = {
   models: null,
@@ -18,6 +22,7 @@ const state = {
 // ---- talking to the server -------------------------------------------------------------------------------
 async function api(method, url, body) {
   const opts = { method, headers: {} };
+  if (method !== 'GET') opts.headers[TOKEN_HEADER] = TOKEN;
   if (body !== undefined) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
@@ -136,6 +141,7 @@ function fillModels(select, models, preferred, pathLabel) {
     o.title = m.description || '';
     o.dataset.guidance = m.guidance ?? '';
     o.dataset.steps = m.steps ?? '';
+    if (m.stage_steps) o.dataset.stageSteps = JSON.stringify(m.stage_steps);
     select.append(o);
   }
   const other = document.createElement('option');
@@ -156,16 +162,66 @@ function showPathRows() {
   refreshButtons();
 }
 
-// Guidance and steps show the chosen packaged model's defaults, and are off for a model without them.
-function showSampling() {
+// Steps as the model counts them: a model that samples in stages (DiffDance: a base model, then
+// super-resolution) runs the steps given once per stage, so the label says "per stage" and how many stages.
+function stepsText(stageSteps) {
+  if (!stageSteps || stageSteps.length < 2) {
+    return { label: 'Steps', value: stageSteps ? `${stageSteps[0]}` : '', title: 'denoising steps' };
+  }
+  const n = stageSteps.length;
+  const same = stageSteps.every((k) => k === stageSteps[0]);
+  return {
+    label: same ? `Steps per stage (${n} stages)` : `Steps (${n} stages)`,
+    value: same ? `${stageSteps[0]}` : stageSteps.join(' + '),
+    title: `denoising steps of each of the model's ${n} sampling stages (it makes a dance, then refines it); ` +
+      `the model's own: ${same ? `${stageSteps[0]} per stage` : stageSteps.join(' + ')}`,
+  };
+}
+
+// What the page knows of a typed checkpoint or run folder (asked of the studio once typed).
+const typed = { name: '', info: null };
+
+async function describeTyped() {
+  const name = $('model-path').value.trim();
+  if (name === typed.name) return;
+  Object.assign(typed, { name, info: null });
+  showSampling();
+  if (!name) return;
+  try {
+    const info = await api('GET', `/api/model?name=${encodeURIComponent(name)}`);
+    if (typed.name === name) { typed.info = info; showSampling(); }
+  } catch (e) {
+    if (typed.name === name) say('make-message', e.message);
+  }
+}
+
+// The chosen model's sampling defaults: a packaged one's from the list, a typed one's once described (those
+// its checkpoint states).
+function samplingDefaults() {
   const o = $('model').selectedOptions[0];
-  const packaged = o && o.value !== PATH;
+  if (o && o.value !== PATH) {
+    const stageSteps = o.dataset.stageSteps ? JSON.parse(o.dataset.stageSteps) : null;
+    return { name: o.value, packaged: true, guidance: o.dataset.guidance, stageSteps };
+  }
+  // a checkpoint's header may leave out settings its method has: a typed model's fields are never turned off
+  if (typed.info) {
+    return { name: typed.name, packaged: false, guidance: `${typed.info.guidance ?? ''}`, stageSteps: typed.info.stage_steps };
+  }
+  return null;
+}
+
+// Guidance and steps show the chosen model's defaults, and are off for a model without them.
+function showSampling() {
+  const m = samplingDefaults();
+  const steps = stepsText(m ? m.stageSteps : null);
+  $('steps-label').textContent = steps.label;
+  $('steps').title = steps.title;
   for (const key of ['guidance', 'steps']) {
-    const value = packaged ? o.dataset[key] : '';
-    const unused = packaged && value === '';
+    const value = m ? (key === 'steps' ? steps.value : m.guidance) : '';
+    const unused = Boolean(m) && m.packaged && value === '';
     $(key).disabled = unused;
     if (unused) $(key).value = '';
-    $(key).placeholder = unused ? `not used by ${o.value}` : (value === '' ? "model's" : `model's (${value})`);
+    $(key).placeholder = unused ? `not used by ${m.name}` : (value === '' ? "model's" : `model's (${value})`);
   }
 }
 
@@ -198,10 +254,13 @@ async function uploadFile(file) {
   }
   say('upload-message', `Uploading ${file.name}…`, true);
   try {
-    const r = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
+    const r = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, {
+      method: 'POST', body: file, headers: { [TOKEN_HEADER]: TOKEN },
+    });
     let data = null;
     try { data = await r.json(); } catch { /* not JSON */ }
-    if (!r.ok) throw new Error((data && data.error) || `upload failed (${r.status})`);
+    // the studio's messages name the file already
+    if (!r.ok) throw new Error((data && data.error) || `${file.name}: upload failed (${r.status})`);
     const up = data.upload;
     if (up.kind === 'audio') {
       addSong(up);
@@ -211,7 +270,7 @@ async function uploadFile(file) {
       say('upload-message', `${up.name}: ${up.frames} frames at ${up.fps} fps (${up.skeleton}).`, true);
     }
   } catch (e) {
-    say('upload-message', `${file.name}: ${e.message}`);
+    say('upload-message', e.message.startsWith(`${file.name}:`) ? e.message : `${file.name}: ${e.message}`);
   }
   refreshButtons();
 }
@@ -245,6 +304,8 @@ function track(job, messageId) {
     update(j);
     if (j.state === 'done') {
       finished(j);
+      // its take is in the list now: the job makes room (a failed job stays, with its message)
+      setTimeout(() => li.remove(), 1500);
     } else if (j.state === 'failed') {
       say(messageId, `${j.title}: ${j.error}`);
     } else {
@@ -286,40 +347,69 @@ function addTake(take, select) {
   li.dataset.take = take.id;
   const box = document.createElement('input');
   box.type = 'checkbox';
-  box.title = 'compare side by side';
+  box.title = 'watch beside the take shown';
   box.addEventListener('click', (e) => {
     e.stopPropagation();
+    if (!state.current || take.id === state.current.id) { box.checked = false; return; }
     if (box.checked) state.compare.add(take.id); else state.compare.delete(take.id);
-    if (state.current) selectTake(state.current, true);
+    selectTake(state.current, true);
   });
-  const title = document.createElement('span');
-  title.className = 'title';
-  title.textContent = take.title;
-  title.title = JSON.stringify(take.settings);
+  const number = document.createElement('span');
+  number.className = 'number';
+  number.textContent = `#${take.number}`;
   const kind = document.createElement('span');
   kind.className = 'kind';
   kind.textContent = `${take.kind} · ${take.duration.toFixed(1)} s`;
-  li.append(box, title, kind);
+  const title = document.createElement('span');
+  title.className = 'title';
+  title.textContent = take.title;
+  li.title = Object.entries(take.settings || {}).map(([k, v]) => `${k}: ${v}`).join('\n');
+  li.append(box, number, kind, title);
   li.addEventListener('click', () => selectTake(take));
   $('takes').prepend(li);
   fillInbetween();
   if (select) selectTake(take);
+  else syncTakeList();
+}
+
+// The list shows which take plays (orange) and which play beside it (blue, ticked).
+function syncTakeList() {
+  for (const li of $('takes').children) {
+    const id = li.dataset.take;
+    const current = Boolean(state.current) && state.current.id === id;
+    li.classList.toggle('current', current);
+    li.classList.toggle('compared', state.compare.has(id));
+    const box = li.querySelector('input');
+    box.checked = state.compare.has(id);
+    box.disabled = current;
+  }
 }
 
 async function selectTake(take, keepTime = false) {
+  if (!state.current || state.current.id !== take.id) {
+    // ticks belong to the take shown: choosing a ticked take swaps it with the one shown; any other take
+    // (a click, or a new take arriving) starts without comparisons
+    if (state.compare.has(take.id)) {
+      state.compare.delete(take.id);
+      if (state.current) state.compare.add(state.current.id);
+    } else {
+      state.compare.clear();
+    }
+  }
   const t = keepTime ? clock.time : 0;
   state.current = take;
-  for (const li of $('takes').children) li.classList.toggle('current', li.dataset.take === take.id);
-  const others = [...state.compare].filter((id) => id !== take.id).map((id) => state.takes.get(id)).filter(Boolean);
+  syncTakeList();
+  const others = [...state.compare].map((id) => state.takes.get(id)).filter(Boolean);
   $('stage-empty').hidden = true;
-  $('take-title').textContent = take.title;
+  $('take-title').textContent = `#${take.number} ${take.title}`;
+  $('take-title').title = take.title;
   clock.set(take.audio ? `/files/${take.audio}` : null, take.duration);
   timeline.setTake(take);
   $('edit-from').value = '0';
   $('edit-to').value = '';
   try {
-    await viewer.show([take, ...others]);
-    document.body.dataset.loaded = take.id;
+    if (await viewer.show([take, ...others])) document.body.dataset.loaded = take.id;
+    document.body.dataset.shown = viewer.actors.map((a) => a.take.id).join(' ');
   } catch (e) {
     say('export-message', `cannot show ${take.title}: ${e.message}`);
   }
@@ -338,7 +428,7 @@ function fillInbetween() {
     if (take.kind !== 'dance' && take.kind !== 'upload') continue;
     const o = document.createElement('option');
     o.value = take.id;
-    o.textContent = take.title;
+    o.textContent = `#${take.number} ${take.title}`;
     sel.append(o);
   }
   if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
@@ -360,6 +450,40 @@ function showExports() {
   if (mp4) {
     $('dl-mp4').href = `/files/${mp4}?download=1`;
     $('dl-mp4').setAttribute('download', '');
+  }
+}
+
+// A download asks first and saves only a real file: when the studio refuses (a format the skeleton cannot
+// take, say), the page says why instead of saving an error as a file.
+function downloadName(response, fallback) {
+  const cd = response.headers.get('content-disposition') || '';
+  const star = cd.match(/filename\*=(?:UTF-8|utf-8)''([^;]+)/);
+  if (star) return decodeURIComponent(star[1]);
+  const plain = cd.match(/filename="?([^";]+)"?/);
+  return plain ? plain[1] : fallback;
+}
+
+async function download(link) {
+  if (!state.current || !link.href) return;
+  say('export-message', `Preparing ${link.textContent}…`, true);
+  try {
+    const r = await fetch(link.href);
+    if (!r.ok) {
+      let data = null;
+      try { data = await r.json(); } catch { /* not JSON */ }
+      throw new Error((data && data.error) || `the studio answered ${r.status} ${r.statusText}`);
+    }
+    const url = URL.createObjectURL(await r.blob());
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = downloadName(r, link.textContent);
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    say('export-message', `${a.download} saved.`, true);
+  } catch (e) {
+    say('export-message', `${link.textContent}: ${e.message}`);
   }
 }
 
@@ -445,6 +569,10 @@ $('make-mp4').addEventListener('click', () => {
   submit(`/api/takes/${state.current.id}/video`, {}, 'export-message');
 });
 
+for (const link of document.querySelectorAll('a.download')) {
+  link.addEventListener('click', (e) => { e.preventDefault(); download(link); });
+}
+
 $('play').addEventListener('click', async () => {
   try {
     if (clock.playing) clock.pause(); else await clock.play();
@@ -463,6 +591,7 @@ $('follow').addEventListener('change', () => { viewer.follow = $('follow').check
 $('edit-joints').addEventListener('change', () => { $('edit-custom-row').hidden = $('edit-joints').value !== 'custom'; });
 for (const id of ['model', 'music-model']) $(id).addEventListener('change', showPathRows);
 for (const id of ['model-path', 'music-path', 'song']) $(id).addEventListener('input', refreshButtons);
+$('model-path').addEventListener('change', describeTyped);
 $('song').addEventListener('change', refreshButtons);
 const setRange = () => timeline.setRange(numberOrNull('edit-from') ?? 0, numberOrNull('edit-to'));
 $('edit-from').addEventListener('input', setRange);
@@ -485,7 +614,7 @@ async function start() {
   try {
     const s = await api('GET', '/api/state');
     state.maxUploadMB = s.max_upload_mb;
-    $('drop-hint').textContent += ` · up to ${s.max_upload_mb} MB`;
+    $('drop-hint').textContent += ` · ≤ ${s.max_upload_mb} MB`;
     setupModels(s.models);
     for (const up of s.songs) addSong(up);
     for (const t of s.takes) addTake(t, false);
@@ -495,6 +624,7 @@ async function start() {
   } catch (e) {
     $('status').textContent = `the studio did not answer: ${e.message}`;
   }
+  showExports();
   refreshButtons();
   requestAnimationFrame(loop);
 }

@@ -1,6 +1,7 @@
 // The 3D viewer: plays the takes' GLB files (the same files users download) at a time given from outside
 // (the music's clock), with orbit/zoom, a floor grid, the skinned capsule body from the file, a skeleton
-// drawn through it, and the feet marked while they are on the ground.
+// drawn through it, and the feet marked while they are on the ground. While "follow" is on the camera keeps
+// every dancer in view: it aims at the middle of them all and stands back far enough for all of them.
 import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
@@ -8,6 +9,9 @@ import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 const CONTACT = new THREE.Color(0xffeb3c);
 const NO_CONTACT = new THREE.Color(0x59606e);
 const SPACING = 1.8; // metres between takes compared side by side
+const BODY = 0.15; // metres the capsule body reaches beyond the joints
+const MARGIN = 1.1; // room around the dancers when framing them
+const EASE = 0.08; // how far the camera goes towards its framing each frame (smooth, not jumpy)
 
 export class Viewer {
   constructor(canvas) {
@@ -23,6 +27,11 @@ export class Viewer {
     this.controls.target.set(0, 0.95, 0);
     this.controls.enableDamping = true;
     this.controls.maxDistance = 40;
+    // the distance the user chose (by zooming); framing stands further back only when the dancers need it
+    this.userDistance = this.camera.position.distanceTo(this.controls.target);
+    this.controls.addEventListener('end', () => {
+      this.userDistance = this.camera.position.distanceTo(this.controls.target);
+    });
     this.scene.add(new THREE.HemisphereLight(0xdfe6ff, 0x303440, 2.2));
     const sun = new THREE.DirectionalLight(0xffffff, 1.6);
     sun.position.set(3, 6, 4);
@@ -70,6 +79,7 @@ export class Viewer {
     loaded.forEach((gltf, i) => this.actors.push(this.makeActor(takes[i], gltf, i, takes.length)));
     this.stale = true;
     this.setTime(this.time);
+    if (this.follow) this.frame(1);
     return true;
   }
 
@@ -141,29 +151,74 @@ export class Viewer {
     }
   }
 
-  // where the leading dancer's root is (for the camera to follow)
-  leadPosition() {
-    const a = this.actors[0];
-    if (!a) return null;
-    const root = a.joints[a.take.parents.indexOf(-1)];
-    return root ? root.getWorldPosition(new THREE.Vector3()) : null;
+  // Where the camera should aim and how far back it should stand to see every dancer now: it aims at the
+  // middle of the box around all their joints (grown by the body around them) and stands back until every
+  // corner of that box lies inside both fields of view, looking from where the camera looks now.
+  framing() {
+    const box = new THREE.Box3();
+    const v = new THREE.Vector3();
+    for (const a of this.actors) for (const j of a.joints) if (j) box.expandByPoint(j.getWorldPosition(v));
+    if (box.isEmpty()) return null;
+    box.expandByScalar(BODY);
+    const target = box.getCenter(new THREE.Vector3());
+    const m = this.camera.matrixWorld.elements;
+    const right = new THREE.Vector3(m[0], m[1], m[2]).normalize();
+    const up = new THREE.Vector3(m[4], m[5], m[6]).normalize();
+    const back = new THREE.Vector3(m[8], m[9], m[10]).normalize();
+    const tanV = Math.tan(THREE.MathUtils.degToRad(this.camera.fov) / 2) / MARGIN;
+    const tanH = tanV * this.camera.aspect;
+    let distance = this.userDistance;
+    for (const x of [box.min.x, box.max.x]) {
+      for (const y of [box.min.y, box.max.y]) {
+        for (const z of [box.min.z, box.max.z]) {
+          const r = v.set(x, y, z).sub(target);
+          const depth = r.dot(back); // towards the camera
+          distance = Math.max(distance, depth + Math.abs(r.dot(right)) / tanH, depth + Math.abs(r.dot(up)) / tanV);
+        }
+      }
+    }
+    return { target, distance };
+  }
+
+  // Move the camera the fraction `ease` (1: all the way) towards the framing, keeping the direction the user
+  // looks from. Returns whether it moved.
+  frame(ease = EASE) {
+    const f = this.framing();
+    if (!f) return false;
+    const offset = this.camera.position.clone().sub(this.controls.target);
+    const d = offset.length();
+    const delta = f.target.sub(this.controls.target).multiplyScalar(ease);
+    const dd = (f.distance - d) * ease;
+    if (delta.lengthSq() < 1e-10 && Math.abs(dd) < 1e-5) return false;
+    this.controls.target.add(delta);
+    this.camera.position.copy(this.controls.target).add(offset.multiplyScalar((d + dd) / d));
+    this.camera.updateMatrixWorld();
+    this.dirty = true;
+    return true;
+  }
+
+  // Each dancer's joints as the camera sees them: [{min: [x, y], max: [x, y]}] in normalised device
+  // coordinates (-1..1 across the canvas), for tests and the curious.
+  projected() {
+    this.camera.updateMatrixWorld();
+    const v = new THREE.Vector3();
+    return this.actors.map((a) => {
+      const min = [Infinity, Infinity];
+      const max = [-Infinity, -Infinity];
+      for (const j of a.joints) {
+        if (!j) continue;
+        j.getWorldPosition(v).project(this.camera);
+        min[0] = Math.min(min[0], v.x); min[1] = Math.min(min[1], v.y);
+        max[0] = Math.max(max[0], v.x); max[1] = Math.max(max[1], v.y);
+      }
+      return { min, max };
+    });
   }
 
   // Draw a frame when something changed (time, dancers, camera): an idle page costs no CPU.
   render() {
     let moved = false;
-    if (this.follow) {
-      const p = this.leadPosition();
-      if (p) {
-        const want = new THREE.Vector3(p.x, 0.95, p.z);
-        const delta = want.sub(this.controls.target).multiplyScalar(0.08);
-        if (delta.lengthSq() > 1e-10) {
-          this.controls.target.add(delta);
-          this.camera.position.add(delta);
-          moved = true;
-        }
-      }
-    }
+    if (this.follow) moved = this.frame();
     moved = this.controls.update() || moved;
     if (moved || this.dirty) {
       this.renderer.render(this.scene, this.camera);
