@@ -58,13 +58,19 @@ def test_edge_output_pickle_is_turned_back_to_y_up(tmp_path, data_dir, joints):
     assert np.abs(m.joint_positions() - joints[f"joints__{name}"]).max() < 1e-9
 
 
-def test_pkl_writer_refuses_other_skeletons(tmp_path, data_dir):
+def test_pkl_writer_maps_other_skeletons_and_refuses_what_cannot_map(tmp_path, data_dir):
     from choreo.errors import ChoreoError
+    from choreo.motion import Motion
+    from choreo.motion.skeleton import Skeleton
 
     m = read_motion(data_dir / "dance_with_melody" / "DANCE_C_2").crop(0, 10)
-    with pytest.raises(ChoreoError, match="SMPL-24"):
-        write_motion(m, tmp_path / "x.pkl")
-    assert not list(tmp_path.iterdir())
+    write_motion(m, tmp_path / "x.pkl")  # Dance with Melody's 23 joints, mapped onto SMPL-24 by joint roles
+    back = read_motion(tmp_path / "x.pkl")
+    assert back.skeleton.same_structure(SMPL24) and back.n_frames == 10 and back.fps == 25.0
+    two = Motion(Skeleton("two", ("a", "b"), np.array([-1, 0])), 25.0, positions=np.zeros((10, 2, 3)))
+    with pytest.raises(ChoreoError, match="SMPL-24.*no joint for left hip"):
+        write_motion(two, tmp_path / "two.pkl")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.pkl"]
 
 
 def test_npz_round_trip_keeps_skeleton_meta_and_rotations(tmp_path, data_dir, joints):

@@ -2,7 +2,9 @@
 
     >>> import choreo
     >>> composer = choreo.load("runs/d2m")                  # a model whose checkpoint produces music
-    >>> y, sr = composer.music(choreo.motion.formats.read_motion("dance.bvh"), seed=0)
+    >>> music = composer.music(choreo.motion.Motion.load("dance.bvh"), seed=0)
+    >>> music.save("dance.wav")                             # or .mp3, .flac, .ogg
+    >>> y, sr = music                                       # (samples, sample_rate), as before
 
 The method (``produces = "music"``) receives the motion in its own representation and frame rate and returns
 mono float32 samples at ``method.sample_rate``; the length follows the dance.
@@ -10,13 +12,73 @@ mono float32 samples at ``method.sample_rate``; the length follows the dance.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import NamedTuple
+
 import numpy as np
 
 from choreo.errors import ChoreoError
 from choreo.motion.motion import Motion
 from choreo.trained import TrainedModel
 
-__all__ = ["Composer"]
+__all__ = ["Composer", "Music", "write_mp3"]
+
+#: suffixes :meth:`Music.save` writes
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def write_mp3(path: str | os.PathLike, y: np.ndarray, sr: int) -> None:
+    """Encode mono samples as MP3 (libmp3lame, 192 kbit/s) with the ffmpeg that imageio-ffmpeg ships, atomically."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from choreo.fileio import atomic_path
+
+    pcm = (np.clip(np.asarray(y, np.float32), -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    with atomic_path(path) as tmp:
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-y"]
+        cmd += ["-f", "s16le", "-ar", str(int(sr)), "-ac", "1", "-i", "pipe:0"]
+        cmd += ["-c:a", "libmp3lame", "-b:a", "192k", "-f", "mp3", str(tmp)]
+        r = subprocess.run(cmd, input=pcm, capture_output=True)
+        if r.returncode != 0:
+            detail = r.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise ChoreoError(f"ffmpeg could not encode mp3 ({detail[-1] if detail else r.returncode})", path)
+
+
+class Music(NamedTuple):
+    """Music made for a dance: ``audio`` (N,) float32 mono samples in [-1, 1], ``sample_rate`` in Hz. Unpacks
+    as ``y, sr = music``."""
+
+    audio: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        return len(self.audio) / self.sample_rate
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the music to ``path``, the format from its suffix: ``.wav``, ``.flac``, ``.ogg`` (16-bit) or
+        ``.mp3`` (192 kbit/s), atomically. Returns the path.
+
+        Raises:
+            ChoreoError: another suffix, or a folder that cannot be written.
+        """
+        p = Path(path)
+        suffix = p.suffix.lower()
+        if suffix == ".mp3":
+            write_mp3(p, self.audio, self.sample_rate)
+        elif suffix in AUDIO_SUFFIXES:
+            from choreo.audio.demo import write_wav
+
+            write_wav(p, self.audio, self.sample_rate)
+        else:
+            raise ChoreoError(
+                f"cannot write audio as {suffix or '(no extension)'!r}; choose {', '.join(AUDIO_SUFFIXES)}", p
+            )
+        return p
 
 
 class Composer(TrainedModel):
@@ -61,11 +123,12 @@ class Composer(TrainedModel):
             raise ChoreoError("the dance gives no usable frames at the model's frame rate", src)
         return x
 
-    def music(self, motion: Motion, seed: int = 0, progress: bool = False, **options) -> tuple[np.ndarray, int]:
-        """Music for the whole dance: ``(samples (N,) float32 mono, sample_rate)``, N = duration x rate."""
+    def music(self, motion: Motion, seed: int = 0, progress: bool = False, **options) -> Music:
+        """Music for the whole dance: a :class:`Music` (``audio`` (N,) float32 mono, ``sample_rate``; unpacks
+        as ``y, sr``), N = duration x rate."""
         x = self.encode(motion)
         settings = self.method.sampling_settings(**options)
         y = np.asarray(self.method.compose(x, seed=seed, progress=progress, **settings), np.float32)
         want = int(round(motion.n_frames / motion.fps * self.sample_rate))
         y = y[:want] if len(y) >= want else np.pad(y, (0, want - len(y)))
-        return y, self.sample_rate
+        return Music(y, self.sample_rate)

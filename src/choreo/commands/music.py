@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from choreo.commands.options import parse_formats
+from choreo.commands.preflight import check_model_makes, check_out_dir, model_facts, staged_outputs
 from choreo.errors import ChoreoError
 
 NAME = "music"
@@ -20,6 +21,7 @@ examples:
   choreo music ../shared/data/dance_with_melody/DANCE_W_3 -c runs/d2mgan -o out --format wav,mp3,mp4
   choreo music dance.npz --model d2mgan --seed 3               (a packaged model by name: `choreo models`)
   choreo music dance.bvh -c runs/d2mgan --style waltz          (condition on a dance style the model knows)
+  choreo music dance.npz --start 12 --seconds 10               (music for 10 s of the dance from 12 s in)
 
 The dance may be any motion choreo reads (BVH, npz, AIST++ pickle, glb, a Dance with Melody folder); a
 skeleton other than the model's is mapped onto it by joint roles. The music lasts as long as the dance, any
@@ -40,6 +42,8 @@ def add_parser(sub) -> None:
     which.add_argument("--checkpoint", "-c", metavar="RUN", help="checkpoint file or run folder")
     which.add_argument("--model", "-m", metavar="NAME", help="a packaged model by name (default: the default one)")
     p.add_argument("-o", "--out-dir", default=".", metavar="OUT_DIR", help="output folder (default: here)")
+    p.add_argument("--seconds", type=float, help="music for this many seconds of the dance (default: all of it)")
+    p.add_argument("--start", type=float, default=0.0, help="seconds into the dance where the music starts")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same music")
     p.add_argument("--style", help="dance style to condition on, if the model knows styles (default: none)")
     p.add_argument(
@@ -60,63 +64,57 @@ def dance_stem(path: Path) -> str:
     return path.stem
 
 
-def write_mp3(path: Path, y, sr: int) -> None:
-    """Encode mono samples as MP3 (libmp3lame, 192 kbit/s) with the ffmpeg that imageio-ffmpeg ships, atomically."""
-    import subprocess
-
-    import imageio_ffmpeg
-    import numpy as np
-
-    from choreo.fileio import atomic_path
-
-    pcm = (np.clip(np.asarray(y, np.float32), -1.0, 1.0) * 32767).astype("<i2").tobytes()
-    with atomic_path(path) as tmp:
-        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-y"]
-        cmd += ["-f", "s16le", "-ar", str(int(sr)), "-ac", "1", "-i", "pipe:0"]
-        cmd += ["-c:a", "libmp3lame", "-b:a", "192k", "-f", "mp3", str(tmp)]
-        r = subprocess.run(cmd, input=pcm, capture_output=True)
-        if r.returncode != 0:
-            detail = r.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise ChoreoError(f"ffmpeg could not encode mp3 ({detail[-1] if detail else r.returncode})", path)
-
-
-def write_outputs(motion, y, sr: int, base: Path, formats: list[str], progress: bool) -> list[Path]:
-    """Write ``base.<ext>`` for every format (audio first, video last); each file atomically. Returns the paths."""
+def write_outputs(motion, y, sr: int, targets: list[Path], progress: bool) -> list[Path]:
+    """Write the music to every path whose suffix is audio (wav, mp3) and the dance with it as a video to an
+    .mp4 path (audio first, video last); each file atomically. Returns the paths."""
     import tempfile
 
-    from choreo.audio.demo import write_wav
+    from choreo.compose import Music
 
-    written: list[Path] = []
+    music = Music(y, sr)
     wav = None
-    for fmt in ("wav", "mp3"):
-        if fmt in formats:
-            path = base.with_name(f"{base.name}.{fmt}")
-            if fmt == "wav":
-                write_wav(path, y, sr)
-                wav = path
-            else:
-                write_mp3(path, y, sr)
-            written.append(path)
-    if "mp4" in formats:
+    for path in targets:
+        if path.suffix.lower() != ".mp4":
+            music.save(path)
+            wav = path if path.suffix.lower() == ".wav" else wav
+    for path in targets:
+        if path.suffix.lower() != ".mp4":
+            continue
         from choreo.render import render
 
-        path = base.with_name(f"{base.name}.mp4")
         tmp_wav = None
         if wav is None:  # the video needs the music as a file: a temporary one, removed after rendering
-            fd, name = tempfile.mkstemp(prefix=f"choreo-{base.name}-", suffix=".wav")
+            fd, name = tempfile.mkstemp(prefix="choreo-music-", suffix=".wav")
             os.close(fd)
             tmp_wav = Path(name)
-            write_wav(tmp_wav, y, sr)
+            music.save(tmp_wav)
         try:
             render(motion, path, music=wav or tmp_wav, music_start=0.0, progress=progress)
         finally:
             if tmp_wav is not None:
                 tmp_wav.unlink(missing_ok=True)
-        written.append(path)
-    return written
+    return list(targets)
+
+
+def check_dance_fits(motion, facts) -> None:
+    """Refuse a dance the model cannot take, before it loads: a skeleton that does not map onto the model's."""
+    sk = facts.skeleton
+    if sk is None or motion.skeleton.same_structure(sk):
+        return
+    src = motion.meta.get("source")
+    if "rot6d" in str(facts.representation or ""):
+        raise ChoreoError(
+            f"this model was trained on skeleton {sk.name!r} (rotations); the dance uses {motion.skeleton.name!r}", src
+        )
+    from choreo.motion.retarget import mapping_problem
+
+    problem = mapping_problem(motion.skeleton, sk)
+    if problem:
+        raise ChoreoError(problem, src)
 
 
 def run(args) -> int:
+    # everything that can be checked is checked before the model loads
     formats = parse_formats(args.format, FORMATS)
     dance = Path(args.dance)
     if not dance.exists():
@@ -125,24 +123,40 @@ def run(args) -> int:
         raise ChoreoError("checkpoint not found", args.checkpoint)
     if args.threads is not None and args.threads < 1:
         raise ChoreoError(f"--threads must be at least 1, got {args.threads}")
-    out_dir = Path(args.out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ChoreoError("is a file, not a folder", out_dir)
+    from choreo.generate import check_time_range
+
+    check_time_range(args.seconds, args.start)
+    out_dir = check_out_dir(args.out_dir)
 
     from choreo.motion.formats import read_motion
 
-    motion = read_motion(dance)  # read (and checked) before the model loads: a bad dance fails fast
+    motion = read_motion(dance)  # read (and checked: NaN, shapes) before the model loads
+    try:
+        check_time_range(args.seconds, args.start, motion.duration, "dance")
+    except ChoreoError as exc:
+        raise ChoreoError(exc.message, dance) from None
+    first = int(round(args.start * motion.fps))
+    last = None if args.seconds is None else first + max(1, int(round(args.seconds * motion.fps)))
+    if first > 0 or last is not None:
+        motion = motion.crop(first, last)
 
-    from choreo.compose import Composer
     from choreo.packaged import resolve_model
 
     ckpt = resolve_model(args.checkpoint or args.model, produces="music")
+    facts = model_facts(ckpt)
+    check_model_makes(facts, "music", args.checkpoint or args.model)
+    check_dance_fits(motion, facts)
+
+    from choreo.compose import Composer
+
     device = None if args.device == "auto" else args.device
     composer = Composer.load(ckpt, device=device, threads=args.threads)
     options = {"style": args.style} if args.style else {}
-    # everything is computed before the first file is written: an error leaves no output behind
     y, sr = composer.music(motion, seed=args.seed, **options)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for path in write_outputs(motion, y, sr, out_dir / dance_stem(dance), formats, not args.no_progress):
+    base = out_dir / dance_stem(dance)
+    targets = [base.with_name(f"{base.name}.{fmt}") for fmt in sorted(formats, key=lambda f: f == "mp4")]
+    with staged_outputs(targets) as tmps:
+        write_outputs(motion, y, sr, tmps, not args.no_progress)
+    for path in targets:
         print(path)
     return 0

@@ -1,4 +1,6 @@
-"""Foot-skate cleanup: pin feet to the floor while they are in contact.
+"""Post-processing of generated dances: foot-skate cleanup (:func:`lock_feet`) and fixed bones (:func:`fit_skeleton`).
+
+Foot locking pins feet to the floor while they are in contact.
 
 Generated dances (EDGE's included) let planted feet drift a few centimetres; animators fix this with
 "foot locking". :func:`lock_feet` does it for position-based motions. During each contact of a foot joint
@@ -7,6 +9,10 @@ the toe still. The joints below the ankle move with it; a foot joint that is not
 partner's correction; the knee follows the ankle half-way, so the shin keeps most of its length. The
 correction fades in and out linearly over ``blend_seconds`` around each contact, so nothing jumps.
 Heights are never changed.
+
+The skeleton fit then gives the dance constant bone lengths (a network's positions let bones stretch a few
+centimetres from frame to frame, which a BVH or GLB rig cannot show): one least-squares fit of every bone's
+direction and the root's position to the positions, feet weighted so they stay where foot locking put them.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import numpy as np
 
 from choreo.motion.motion import Motion
 
-__all__ = ["lock_feet", "contact_segments"]
+__all__ = ["lock_feet", "contact_segments", "fit_skeleton", "bone_lengths"]
 
 
 def contact_segments(on: np.ndarray, min_frames: int = 1) -> list[tuple[int, int]]:
@@ -34,7 +40,7 @@ def _descendants(parents: np.ndarray, j: int) -> list[int]:
     return out
 
 
-def _fade(weight_at: np.ndarray, blend: int) -> np.ndarray:
+def fade_near(weight_at: np.ndarray, blend: int) -> np.ndarray:
     """(T,) weights: 1 inside the True frames, falling linearly to 0 over ``blend`` frames outside them."""
     T = len(weight_at)
     if not weight_at.any():
@@ -84,7 +90,7 @@ def lock_feet(
         raise ValueError(f"contacts must be ({T}, 4), got {c.shape}")
     blend = max(1, int(round(blend_seconds * motion.fps)))
     min_frames = max(1, int(round(min_seconds * motion.fps)))
-    freeze_weight = np.ones(T) if keep is None else 1.0 - _fade(np.asarray(keep, dtype=bool), blend)
+    freeze_weight = np.ones(T) if keep is None else 1.0 - fade_near(np.asarray(keep, dtype=bool), blend)
 
     P = np.array(motion.positions, dtype=np.float64, copy=True)
     flat = [0, 2]
@@ -106,7 +112,7 @@ def lock_feet(
         pos = np.searchsorted(idx, t)
         after, before = idx[np.clip(pos, 0, len(idx) - 1)], idx[np.clip(pos - 1, 0, len(idx) - 1)]
         pick = np.where(np.abs(t - before) <= np.abs(after - t), before, after)
-        weight = _fade(inside, blend) * freeze_weight
+        weight = fade_near(inside, blend) * freeze_weight
         return np.where(inside[:, None], offset, offset[pick]) * weight[:, None], weight
 
     for ankle_k, toe_k in ((0, 1), (2, 3)):
@@ -129,4 +135,121 @@ def lock_feet(
             P[:, knee, flat] += 0.5 * ankle_off
     out = motion.copy(positions=P.astype(motion.positions.dtype, copy=False))
     out.meta["foot_lock"] = {"blend_seconds": blend_seconds, "min_seconds": min_seconds}
+    return out
+
+
+def bone_lengths(motion: Motion) -> np.ndarray:
+    """(T, J) length in metres of the bone from each joint's parent to the joint, per frame (the root's is 0)."""
+    P = motion.joint_positions()
+    parents = np.asarray(motion.skeleton.parents)
+    out = np.zeros(P.shape[:2])
+    child = parents >= 0
+    out[:, child] = np.linalg.norm(P[:, child] - P[:, parents[child]], axis=-1)
+    return out
+
+
+def fit_skeleton(
+    motion: Motion,
+    lengths: np.ndarray | None = None,
+    foot_weight: float = 10.0,
+    iterations: int = 60,
+    weights: np.ndarray | None = None,
+) -> Motion:
+    """The motion on a skeleton with constant bone lengths, fitted once to its joint positions.
+
+    A generated dance (positions straight from a network) lets its bones stretch from frame to frame; a BVH or
+    GLB skeleton cannot, so each export would tell a slightly different dance. This fits, frame by frame, the
+    root position and every bone's direction (one free direction per bone, as the BVH writer's ``_link`` joints
+    give every child of a branching joint) so that a skeleton with the fixed ``lengths`` comes as close as it
+    can to the positions, in the weighted least-squares sense: sum over joints of ``w_j |x_j - p_j|^2``, with
+    feet (``skeleton.feet`` and the joints below them) weighted ``foot_weight`` so that they stay where foot
+    locking put them as far as the fixed bones allow. Bone directions start at the observed ones and are
+    refined by L-BFGS (``iterations`` steps, all frames at once: frames are independent, so the sum is).
+
+    Args:
+        motion: a 3D motion with joint positions (metres, y-up). Motions given by rotations with rest offsets
+            already have fixed bones and are returned unchanged, as are 2D motions.
+        lengths: (J,) bone lengths in metres (the root's ignored); default: the skeleton's own (its rest
+            offsets' lengths) when it has offsets, else each bone's median length over the dance.
+        foot_weight: weight of the foot joints against 1 for the others.
+        iterations: L-BFGS iterations.
+        weights: optional (T, J) extra weight per frame and joint (multiplies the foot weights), e.g. large on
+            the joints an edit keeps so that they stay on their reference as far as the fixed bones allow.
+
+    Returns:
+        a new positions-only Motion whose bone lengths are ``lengths`` in every frame (to float32 rounding);
+        ``meta["fit_skeleton"]`` records the lengths and the fit's mean and largest joint displacement (m).
+    """
+    import torch
+
+    sk = motion.skeleton
+    if sk.dim != 3 or (motion.rotations is not None and sk.offsets is not None):
+        return motion
+    P = motion.joint_positions()
+    T, J = P.shape[:2]
+    parents = np.asarray(sk.parents)
+    root = int(sk.root)
+    if lengths is None:
+        lengths = np.linalg.norm(sk.offsets, axis=-1) if sk.offsets is not None else np.median(bone_lengths(motion), 0)
+    L = np.asarray(lengths, np.float64).copy()
+    L[root] = 0.0
+    if L.shape != (J,) or not np.all(np.isfinite(L)) or np.any(L < 0):
+        raise ValueError(f"lengths must be ({J},) finite and >= 0, got shape {L.shape}")
+    w = np.ones(J)
+    for f in sk.feet:
+        if f >= 0:
+            w[_descendants(parents, int(f))] = foot_weight
+
+    wt = np.broadcast_to(w, (T, J)).copy()
+    if weights is not None:
+        weights = np.asarray(weights, np.float64)
+        if weights.shape != (T, J) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise ValueError(f"weights must be ({T}, {J}), finite and >= 0, got shape {weights.shape}")
+        wt *= weights
+    target = torch.from_numpy(P)
+    weight = torch.from_numpy(wt)[:, :, None]
+    lengths_t = torch.from_numpy(L)[None, :, None]
+    child = parents >= 0
+    init = np.zeros_like(P)
+    init[:, child] = P[:, child] - P[:, parents[child]]
+    # a zero-length observed bone has no direction: give it its rest direction, or straight up
+    flat = np.linalg.norm(init, axis=-1) < 1e-9
+    if flat.any():
+        fallback = sk.offsets if sk.offsets is not None else np.tile([0.0, 1.0, 0.0], (J, 1))
+        init[flat] = np.broadcast_to(fallback, init.shape)[flat]
+    dirs = torch.tensor(init, requires_grad=True)
+    root_pos = torch.tensor(P[:, root].copy(), requires_grad=True)
+
+    # x_j = root + sum of the bones on the path from the root to j: one matrix product for every joint
+    path = np.zeros((J, J))
+    for j in range(J):
+        k = j
+        while parents[k] >= 0:
+            path[j, k] = 1.0
+            k = int(parents[k])
+    path_t = torch.from_numpy(path)
+
+    def chain() -> torch.Tensor:
+        unit = dirs / dirs.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        return root_pos[:, None, :] + torch.einsum("jk,tkd->tjd", path_t, unit * lengths_t)
+
+    opt = torch.optim.LBFGS([dirs, root_pos], lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = (weight * (chain() - target) ** 2).sum() / T
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        X = chain().numpy()
+    moved = np.linalg.norm(X - P, axis=-1)
+    dtype = motion.positions.dtype if motion.positions is not None else np.float32
+    out = motion.copy(positions=X.astype(dtype), rotations=None, root=None)
+    out.meta["fit_skeleton"] = {
+        "lengths": [round(float(v), 6) for v in L],
+        "mean_moved": round(float(moved.mean()), 6),
+        "max_moved": round(float(moved.max()), 6),
+    }
     return out

@@ -7,7 +7,9 @@ Format readers convert into this space; writers convert out of it. Models and me
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -92,6 +94,27 @@ class Motion:
     @property
     def has_rotations(self) -> bool:
         return self.rotations is not None
+
+    # --- files --------------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the motion to ``path``, the format chosen by its suffix (``.npz``, ``.pkl``, ``.bvh``, ``.glb``;
+        see :func:`choreo.motion.formats.write_motion`), atomically. Returns the path.
+
+        Raises:
+            ChoreoError: an unknown suffix, a skeleton the format cannot hold, a folder that cannot be written.
+        """
+        from choreo.motion.formats import write_motion
+
+        write_motion(self, path)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, fps: float | None = None, scale: float | None = None) -> Motion:
+        """Read a motion file or folder (any format :func:`choreo.motion.formats.read_motion` reads)."""
+        from choreo.motion.formats import read_motion
+
+        return read_motion(path, fps=fps, scale=scale)
 
     # --- positions ----------------------------------------------------------------------------------
 

@@ -15,7 +15,9 @@ Models are trained on one skeleton; a dance may come on any other. :func:`retarg
    source has only in the middle (Dance with Melody's two head points from one ``Head``) sits that far to its
    side along the shoulder line (the target's rest offset's x); a target joint with no counterpart at all is
    extrapolated along its parent bone (parent + unit(parent - grandparent) x its rest length): a hand beyond
-   the wrist, a heel below the ankle;
+   the wrist, a heel below the ankle; except that a joint with a mapped joint below it sits on the straight
+   line from its parent to that joint, at its share of the rest lengths (SMPL's spine between the pelvis and
+   the neck, its collars between the chest and the shoulders);
 4. the result stands on the floor: heights are shifted so that the lowest joint is at y = 0 (5th percentile
    over frames).
 
@@ -109,6 +111,41 @@ def _leg_length(pos: np.ndarray, by_role: dict[Role, int]) -> float:
     return float(np.mean(out)) if out else 0.0
 
 
+def _nearest_mapped_descendant(skeleton: Skeleton, j: int, mapped: np.ndarray) -> int | None:
+    """The first joint below ``j`` (breadth first) that ``mapped`` marks, or None."""
+    frontier = skeleton.children(j)
+    while frontier:
+        hit = next((c for c in frontier if mapped[c]), None)
+        if hit is not None:
+            return hit
+        frontier = [g for c in frontier for g in skeleton.children(c)]
+    return None
+
+
+def mapping_problem(source: Skeleton, target: Skeleton) -> str | None:
+    """Why ``source`` cannot be mapped onto ``target`` (a sentence), or None when it can: both must be 3D and
+    the source needs a joint for every required role (a root, and per side a hip, knee, ankle, shoulder, elbow
+    and wrist). Needs the skeletons only, so a command can refuse before it computes anything."""
+    if target.dim != 3 or source.dim != 3:
+        return f"retargeting works on 3D skeletons ({source.name!r} is {source.dim}D, {target.name!r} {target.dim}D)"
+    if source.same_structure(target):
+        return None
+    roles = set(joint_roles(source).values())
+    missing = [
+        f"{ {'l': 'left ', 'r': 'right '}.get(s or '', '') }{role}"
+        for role in REQUIRED
+        for s in ((None,) if role in CENTRE_ROLES else ("l", "r"))
+        if (role, s) not in roles
+    ]
+    if not missing:
+        return None
+    names = source.joint_names
+    return (
+        f"cannot map skeleton {source.name!r} onto {target.name!r}: no joint for {', '.join(missing)} "
+        f"(joints: {', '.join(names[:30])}{' ...' if len(names) > 30 else ''})"
+    )
+
+
 def retarget_positions(motion: Motion, target: Skeleton) -> Motion:
     """The motion's joint positions placed on ``target`` (see the module docstring); same frames and fps.
 
@@ -121,19 +158,10 @@ def retarget_positions(motion: Motion, target: Skeleton) -> Motion:
     if src.same_structure(target):
         return motion
     pos = np.asarray(motion.joint_positions(), np.float64)
+    problem = mapping_problem(src, target)
+    if problem:
+        raise ChoreoError(problem, motion.meta.get("source"))
     src_roles = {r: j for j, r in joint_roles(src).items()}
-    missing = [
-        f"{ {'l': 'left ', 'r': 'right '}.get(s or '', '') }{role}"
-        for role in REQUIRED
-        for s in ((None,) if role in CENTRE_ROLES else ("l", "r"))
-        if (role, s) not in src_roles
-    ]
-    if missing:
-        raise ChoreoError(
-            f"cannot map skeleton {src.name!r} onto the model's {target.name!r}: no joint for {', '.join(missing)} "
-            f"(joints: {', '.join(src.joint_names[:30])}{' ...' if src.n_joints > 30 else ''})",
-            motion.meta.get("source"),
-        )
     rest = rest_offsets(target)
     tgt_roles = joint_roles(target)
     tgt_by_role = {r: j for j, r in tgt_roles.items()}
@@ -157,7 +185,7 @@ def retarget_positions(motion: Motion, target: Skeleton) -> Motion:
         lateral = lat / np.maximum(np.linalg.norm(lat, axis=-1, keepdims=True), 1e-9)
     hips = [src_roles.get(("hip", s)) for s in ("l", "r")]
     t_hips = [tgt_by_role.get(("hip", s)) for s in ("l", "r")]
-    for j in target.order:
+    for j in target.order:  # joints with a counterpart (by role) in the source
         role = tgt_roles.get(j)
         if role == ("root", None) and rest is not None and None not in hips and None not in t_hips:
             # where the target's root sits relative to its hips (Dance with Melody's pelvis point is 15 cm above
@@ -175,10 +203,27 @@ def retarget_positions(motion: Motion, target: Skeleton) -> Motion:
         elif role == ("neck", None) and ("shoulder", "l") in src_roles and ("shoulder", "r") in src_roles:
             out[:, j] = 0.5 * (pos[:, src_roles[("shoulder", "l")]] + pos[:, src_roles[("shoulder", "r")]])
         else:
-            p = int(target.parents[j])
-            if p < 0:
-                raise ChoreoError(f"cannot place the root of {target.name!r} from {src.name!r}")
-            length = float(np.linalg.norm(rest[j])) if rest is not None else 0.1
+            continue
+        done[j] = True
+    mapped = done.copy()
+    for j in target.order:  # the rest: between the parent and a mapped joint below, else along the parent bone
+        if done[j]:
+            continue
+        p = int(target.parents[j])
+        if p < 0:
+            raise ChoreoError(f"cannot place the root of {target.name!r} from {src.name!r}")
+        below = _nearest_mapped_descendant(target, j, mapped)
+        length = float(np.linalg.norm(rest[j])) if rest is not None else 0.1
+        if below is not None and rest is not None:
+            # a spine joint between the pelvis and the neck, a collar between the chest and the shoulder: on the
+            # straight line from the parent to that joint, at its share of the rest lengths along the way
+            k, further = below, 0.0
+            while k != j:
+                further += float(np.linalg.norm(rest[k]))
+                k = int(target.parents[k])
+            share = length / (length + further) if length + further > 0 else 0.0
+            out[:, j] = out[:, p] + share * (out[:, below] - out[:, p])
+        else:
             g = int(target.parents[p])
             if g >= 0 and done[g]:
                 d = out[:, p] - out[:, g]

@@ -109,6 +109,72 @@ def beat_marker_centre(size: tuple[int, int]) -> tuple[int, int]:
     return W - 2 * r, 2 * r
 
 
+def _fit_text(text: str, font, width: float) -> str:
+    """``text``, or its start and end joined by an ellipsis, as long as fits ``width`` pixels ("" if nothing does).
+    The middle goes first: names of takes often differ only at their ends (``song_edge_seed1`` / ``..._seed2``)."""
+    if font.getlength(text) <= width:
+        return text
+    for keep in range(len(text) - 1, 0, -1):
+        head = (keep + 1) // 2
+        cut = text[:head] + "\u2026" + text[len(text) - (keep - head) :]
+        if font.getlength(cut) <= width:
+            return cut
+    return ""
+
+
+def overlay_layout(
+    size: tuple[int, int],
+    panels: list[tuple[int, int]],
+    labels: list[str],
+    font,
+    show_time: bool,
+    beats: bool,
+) -> tuple[list[tuple[tuple[float, float, float, float], str]], tuple | None, tuple | None]:
+    """Where the overlays go, so that none overlaps another: each panel's label, the clock, the beat disc.
+
+    The clock takes the top-left corner and the beat disc the top-right one; a label sits centred in what its
+    panel leaves free on the top row beside them, shortened in the middle to fit; where too little is left, it
+    moves to a second row, across its whole panel.
+
+    Args:
+        size: (W, H) pixels of the picture.
+        panels: (x0, width) of every panel, left to right.
+        labels: one name per panel.
+        font: a PIL font (``getlength``, ``getbbox``).
+        show_time, beats: whether the clock and the beat disc are drawn.
+
+    Returns:
+        ``[((left, top, right, bottom), text), ...]`` per panel (text "" when nothing fits), the clock's box and
+        the disc's box (None when not drawn). Boxes are in pixels.
+    """
+    W, H = size
+    pad = 6
+    top = 6
+    line = font.getbbox("Ag")[3] - font.getbbox("Ag")[1] + 4
+    clock = (8, top, 8 + font.getlength(f"{9999.99:6.2f} s"), top + line) if show_time else None
+    r = max(4, H // 30)
+    cx, cy = beat_marker_centre((W, H))
+    disc = (cx - r, cy - r, cx + r, cy + r) if beats else None
+    out = []
+    for (x0, w), text in zip(panels, labels, strict=True):
+        lo, hi = x0 + pad, x0 + w - pad
+        if clock is not None and lo < clock[2] + pad < hi:
+            lo = clock[2] + pad
+        if disc is not None and lo < disc[0] - pad < hi:
+            hi = disc[0] - pad
+        fitted = _fit_text(text, font, hi - lo)
+        row = top
+        if fitted != text and (clock is not None or disc is not None):  # more room on the row below
+            wide = _fit_text(text, font, w - 2 * pad)
+            if len(wide) > len(fitted):
+                lo, hi, fitted = x0 + pad, x0 + w - pad, wide
+                row = top + max(line, (disc[3] - top) if disc is not None else 0) + 2
+        width = font.getlength(fitted)
+        left = (lo + hi) / 2 - width / 2
+        out.append(((left, row, left + width, row + line), fitted))
+    return out, clock, disc
+
+
 @dataclass
 class YUV420Frame:
     """A frame as the three 8-bit planes of yuv420p (BT.601, limited range), ready for the encoder.
@@ -397,6 +463,14 @@ class Painter:
         self.beats = None if beats is None else np.sort(np.asarray(beats, np.float64))
         self.show_time = show_time
         self.font = _font(max(10, H // 22))
+        self.labels, _, _ = overlay_layout(
+            (W, H),
+            [(p.camera.panel[0], p.camera.panel[2]) for p in scene.panels],
+            [p.label for p in scene.panels],
+            self.font,
+            show_time,
+            self.beats is not None,
+        )
         self.fills, self.inks = zip(*(p.inks() for p in self.planes), strict=True)
         moving = scene.camera != "fixed"
         self.geometry = [_Geometry(p, moving) for p in scene.panels]
@@ -445,9 +519,11 @@ class Painter:
         t = i / scene.fps
         draw = ImageDraw.Draw(im)
         if len(scene.panels) > 1:
-            for p in scene.panels:
-                x0, _, w, _ = p.camera.panel
-                draw.text((x0 + w / 2, 6), p.label, fill=inks[_KEYS["text"]], font=self.font, anchor="mt")
+            for box, text in self.labels:
+                if text:
+                    draw.text(
+                        ((box[0] + box[2]) / 2, box[1]), text, fill=inks[_KEYS["text"]], font=self.font, anchor="mt"
+                    )
             for p in scene.panels[1:]:
                 x0 = p.camera.panel[0]
                 draw.line((x0, 0, x0, H), fill=inks[_KEYS["divider"]], width=1)

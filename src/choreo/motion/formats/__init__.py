@@ -4,7 +4,8 @@
 input                                  read    write  notes
 =====================================  ======  =====  ====================================================
 ``.npz``                               yes     yes    choreo's interchange format (:mod:`.npz`)
-``.pkl`` / ``.pickle``                 yes     yes    AIST++ SMPL motion; EDGE output pickles (:mod:`.aistpp`)
+``.pkl`` / ``.pickle``                 yes     yes    AIST++ SMPL motion; EDGE output pickles (:mod:`.aistpp`);
+                                                      other skeletons are mapped onto SMPL-24 on writing
 ``.bvh``                               yes     yes    any hierarchy in; clean hierarchy out (:mod:`.bvh`)
 ``.glb``                               yes     yes    glTF 2.0 binary: skinned skeleton + animation (:mod:`.glb`)
 Dance with Melody folder / skeletons   yes     no     :mod:`.dwm`, 25 fps, cm -> m, links the song
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from choreo.errors import ChoreoError
 from choreo.motion.motion import Motion
+from choreo.motion.skeleton import Skeleton
 
 #: suffixes ``read_motion`` understands (folders are recognised by their content).
 MOTION_EXTENSIONS = (".npz", ".pkl", ".pickle", ".bvh", ".glb", ".json")
@@ -105,8 +107,32 @@ def read_motion(path: str | os.PathLike, fps: float | None = None, scale: float 
     return read_openpose(p, fps=fps, scale=scale)
 
 
+def write_problem(skeleton: Skeleton, fmt: str) -> str | None:
+    """Why a motion on ``skeleton`` cannot be written as ``fmt`` (``npz``, ``pkl``, ``bvh``, ``glb``; a leading
+    dot is allowed), or None when it can. Needs the skeleton only: a command checks its outputs before it
+    computes the motion. ``pkl`` takes SMPL-24 or any 3D skeleton that maps onto it by joint roles; ``bvh`` and
+    ``glb`` any 3D skeleton; ``npz`` anything."""
+    fmt = fmt.lower().lstrip(".")
+    if fmt == "npz":
+        return None
+    if fmt in ("pkl", "pickle"):
+        from choreo.motion.formats.aistpp import smpl24_problem
+
+        return smpl24_problem(skeleton)
+    if fmt in ("bvh", "glb"):
+        if skeleton.dim != 3:
+            return f"{fmt.upper()} needs a 3D motion; skeleton {skeleton.name!r} is {skeleton.dim}D"
+        return None
+    return f"cannot write motion format {fmt!r}; choose one of {', '.join(WRITE_EXTENSIONS)}"
+
+
 def write_motion(motion: Motion, path: str | os.PathLike) -> None:
-    """Write a motion; the format comes from the extension (.npz, .pkl, .bvh, .glb). Atomic."""
+    """Write a motion; the format comes from the extension (.npz, .pkl, .bvh, .glb). Atomic.
+
+    A .pkl of a skeleton other than SMPL-24 is mapped onto SMPL-24 by joint roles (see
+    :func:`choreo.motion.formats.aistpp.write_aistpp`); :func:`write_problem` says beforehand what cannot be
+    written.
+    """
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".npz":
@@ -130,4 +156,4 @@ def write_motion(motion: Motion, path: str | os.PathLike) -> None:
     )
 
 
-__all__ = ["read_motion", "write_motion", "motion_format", "MOTION_EXTENSIONS", "WRITE_EXTENSIONS"]
+__all__ = ["read_motion", "write_motion", "write_problem", "motion_format", "MOTION_EXTENSIONS", "WRITE_EXTENSIONS"]

@@ -26,7 +26,7 @@ import numpy as np
 from choreo.errors import ChoreoError
 from choreo.fileio import atomic_path
 from choreo.motion.motion import Motion
-from choreo.motion.skeleton import SMPL24
+from choreo.motion.skeleton import SMPL24, Skeleton
 
 AISTPP_FPS = 60.0
 EDGE_FPS = 30.0
@@ -96,22 +96,52 @@ def read_aistpp(path: str | os.PathLike, fps: float | None = None, scale: float 
     return Motion(SMPL24, rate, rotations=quats.numpy(), root=root, meta=meta)
 
 
-def write_aistpp(motion: Motion, path: str | os.PathLike) -> None:
-    """Write an SMPL-24 motion as an AIST++-layout pickle (scaling 1, trans = root in metres, y-up).
+def smpl24_problem(skeleton: Skeleton) -> str | None:
+    """Why a motion on ``skeleton`` cannot be written as an AIST++ pickle (a sentence), or None when it can: an
+    SMPL-24 skeleton as it is, any other 3D skeleton whose joint names give the roles retargeting needs."""
+    if skeleton.same_structure(SMPL24):
+        return None
+    from choreo.motion.retarget import mapping_problem
 
-    A positions-only SMPL-24 motion is turned into rotations by inverse kinematics first.
+    problem = mapping_problem(skeleton, SMPL24)
+    return None if problem is None else f"the AIST++ pickle holds SMPL-24 motions: {problem}"
+
+
+def as_smpl24(motion: Motion) -> Motion:
+    """The motion on SMPL-24: as it is when it already is, else its joint positions mapped by joint roles
+    (:func:`choreo.motion.retarget.retarget_positions`: scaled to SMPL's legs, standing on the floor).
+
+    Raises:
+        ChoreoError: a skeleton that cannot be mapped (see :func:`smpl24_problem`).
+    """
+    if motion.skeleton.same_structure(SMPL24):
+        return motion
+    problem = smpl24_problem(motion.skeleton)
+    if problem:
+        raise ChoreoError(problem, motion.meta.get("source"))
+    from choreo.motion.retarget import retarget_positions
+
+    return retarget_positions(motion, SMPL24)
+
+
+def write_aistpp(motion: Motion, path: str | os.PathLike) -> None:
+    """Write a motion as an AIST++-layout SMPL-24 pickle (scaling 1, trans = root in metres, y-up).
+
+    Another skeleton is mapped onto SMPL-24 by joint roles first (:func:`as_smpl24`); a positions-only motion
+    is turned into rotations by inverse kinematics (SMPL's rest pose gives the directions).
+
+    Raises:
+        ChoreoError: a skeleton that cannot be mapped onto SMPL-24 (nothing is written).
     """
     import torch
 
     from choreo.motion.kinematics import inverse_kinematics
     from choreo.motion.rotations import quat_to_axis_angle
 
-    sk = motion.skeleton
-    if not sk.same_structure(SMPL24):
-        raise ChoreoError(
-            f"the AIST++ pickle holds SMPL-24 motions; this one has skeleton {sk.name!r} ({sk.n_joints} joints)",
-            path,
-        )
+    problem = smpl24_problem(motion.skeleton)
+    if problem:
+        raise ChoreoError(problem, path)
+    motion = as_smpl24(motion)
     if motion.rotations is not None:
         quats, root = np.asarray(motion.rotations, np.float64), np.asarray(motion.root, np.float64)
     else:
