@@ -2,9 +2,11 @@
 
 The inputs are choreo's own synthesised demo song (no data from ``../shared``) and the dance EDGE makes to it;
 the sampling settings are pinned in ``SETTINGS`` (steps cut for speed), so a later change of a model's
-*defaults* does not move the reference. ``tests/test_reference_outputs.py`` regenerates the same outputs and
-compares. A deliberate change of what a model makes (new weights, a new post-processing step) re-runs this
-script and says so in its commit::
+*defaults* does not move the reference, and the dances are taken before grounding and the bone-length fit
+(``ground=False, fit_skeleton=False``: steps after the model, tested on their own in ``tests/test_motion_floor.py``
+and ``tests/test_exports_roundtrip.py``).
+``tests/test_reference_outputs.py`` regenerates the same outputs and compares. A deliberate change of what a model
+makes (new weights, a new post-processing step) re-runs this script and says so in its commit::
 
     .venv/bin/python scripts/save_reference_outputs.py tests/fixtures/reference_outputs.npz
 """
@@ -38,7 +40,9 @@ def reference_outputs() -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name, settings in SETTINGS.items():
         model = Choreographer.load(name, device="cpu", threads=1)
-        motion = model.dance(song, seconds=SECONDS, seed=SEED, progress=False, **settings)
+        motion = model.dance(
+            song, seconds=SECONDS, seed=SEED, progress=False, ground=False, fit_skeleton=False, **settings
+        )
         out[f"dance/{name}"] = np.asarray(motion.positions, np.float32)
         if name == "edge":
             edge_dance = motion

@@ -57,8 +57,12 @@ def test_tuple_silence_and_short_songs(run_dir):
     sr = 22050
     silence = ch.dance((np.zeros(2 * sr, np.float32), sr), steps=2, progress=False)
     assert silence.n_frames == 60 and np.isfinite(silence.rotations).all()
-    short = ch.dance((0.1 * np.random.default_rng(0).normal(size=sr // 5).astype(np.float32), sr), steps=2)
-    assert short.n_frames == 6  # shorter than one 16-frame window: padded, then cropped
+    with pytest.raises(ChoreoError, match="lasts 0.20 s"):  # a 0.2 s song is too short to dance to
+        ch.dance((0.1 * np.random.default_rng(0).normal(size=sr // 5).astype(np.float32), sr), steps=2)
+    short = ch.dance((0.1 * np.random.default_rng(0).normal(size=sr * 5 // 4).astype(np.float32), sr), steps=2)
+    assert short.n_frames == 37  # 1.25 s, shorter than one window: padded, then cropped
+    with pytest.raises(ChoreoError, match="at least 1"):
+        ch.dance((np.zeros(2 * sr, np.float32), sr), seconds=0.1, steps=2)
     stereo = ch.dance((np.zeros((sr, 2), np.float32), sr), steps=2, progress=False)
     assert stereo.n_frames == 30
 
@@ -104,7 +108,7 @@ def test_bad_checkpoints(tmp_path, run_dir):
     state = load_checkpoint(run_dir / "last.ckpt")
     other = dict(state, method="d2m")
     save_checkpoint(tmp_path / "other.ckpt", other)
-    with pytest.raises(ChoreoError, match="'d2m' checkpoint") as err:
+    with pytest.raises(ChoreoError, match="method 'd2m' is not one this choreo runs") as err:
         Choreographer.load(tmp_path / "other.ckpt")
     assert str(tmp_path / "other.ckpt") in str(err.value)
     config = dict(state["config"], model=dict(state["config"]["model"], width=64))
@@ -159,11 +163,16 @@ def test_dance_with_melody_song_and_upper_body_edit(tmp_path, data_dir):
     rep = get_representation("positions", ref.skeleton)
     ckpt = make_checkpoint(tmp_path / "dwm.ckpt", rep=rep, fps=25.0, window=20, reference=ref)
     ch = Choreographer.load(ckpt, device="cpu", threads=1)
-    m = ch.dance(ref.meta["audio"], seconds=3.0, start=ref.meta["audio_start"], steps=3, edit=Edit(ref, joints="upper"))
+    kw = dict(seconds=3.0, start=ref.meta["audio_start"], steps=3, edit=Edit(ref, joints="upper"))
+    m = ch.dance(ref.meta["audio"], fit_skeleton=False, **kw)
     assert m.n_frames == 75 and m.fps == 25.0 and m.skeleton.same_structure(ref.skeleton)
     up, root = sorted(ref.skeleton.upper_body), ref.skeleton.root
     rel = lambda p: p[:, up] - p[:, root : root + 1]  # noqa: E731
     np.testing.assert_allclose(rel(m.positions), rel(ref.positions[:75]), atol=1e-5)
+    # with fixed bones (the default) the kept joints follow the reference as far as its stretching bones allow
+    fitted = ch.dance(ref.meta["audio"], **kw)
+    err = np.linalg.norm(rel(fitted.positions) - rel(ref.positions[:75]), axis=-1)
+    assert err.mean() < 0.03 and fitted.meta["fit_skeleton"]["mean_moved"] < 0.05
 
 
 def test_foot_lock_pins_predicted_contacts_and_touches_only_the_legs(tmp_path):
@@ -174,9 +183,9 @@ def test_foot_lock_pins_predicted_contacts_and_touches_only_the_legs(tmp_path):
     ckpt = make_checkpoint(tmp_path / "pos.ckpt", rep=positions_rep())
     ch = Choreographer.load(ckpt, device="cpu", threads=1)
     music = (0.1 * np.random.default_rng(1).normal(size=22050 * 3).astype(np.float32), 22050)
-    raw = ch.dance(music, steps=3, seed=4, progress=False, foot_lock=False)
-    locked = ch.dance(music, steps=3, seed=4, progress=False)
-    assert locked.meta["foot_lock"] and not raw.meta["foot_lock"]
+    raw = ch.dance(music, steps=3, seed=4, progress=False, foot_lock=False, fit_skeleton=False)
+    locked = ch.dance(music, steps=3, seed=4, progress=False, fit_skeleton=False)
+    assert locked.meta["foot_lock"] and not raw.meta["foot_lock"] and not locked.meta["fit_skeleton"]
     contacts = raw.meta["contacts"]
     left = locked.skeleton.feet[0]
     segments = contact_segments(contacts[:, 0] | contacts[:, 1], min_frames=3)  # ankle = toe here
@@ -186,3 +195,22 @@ def test_foot_lock_pins_predicted_contacts_and_touches_only_the_legs(tmp_path):
     # the root and the chest never move; heights never change
     np.testing.assert_array_equal(locked.positions[:, :2], raw.positions[:, :2])
     np.testing.assert_array_equal(locked.positions[..., 1], raw.positions[..., 1])
+
+
+def test_fitted_skeleton_keeps_bones_fixed_and_feet_near_their_lock(tmp_path):
+    """The default post-processing gives the dance constant bones, moving the locked feet little."""
+    from choreo.motion.cleanup import bone_lengths
+    from edge_standin import positions_rep
+
+    ckpt = make_checkpoint(tmp_path / "pos.ckpt", rep=positions_rep())
+    ch = Choreographer.load(ckpt, device="cpu", threads=1)
+    music = (0.1 * np.random.default_rng(1).normal(size=22050 * 3).astype(np.float32), 22050)
+    locked = ch.dance(music, steps=3, seed=4, progress=False, ground=False, fit_skeleton=False)
+    fitted = ch.dance(music, steps=3, seed=4, progress=False, ground=False)  # grounding apart: it moves heights
+    assert np.ptp(bone_lengths(locked), axis=0).max() > 0.01  # the untrained stand-in stretches its bones
+    assert np.ptp(bone_lengths(fitted), axis=0).max() < 1e-5
+    np.testing.assert_allclose(bone_lengths(fitted)[0], np.median(bone_lengths(locked), axis=0), atol=1e-5)
+    feet = [j for j in fitted.skeleton.feet if j >= 0]
+    moved = np.linalg.norm(fitted.positions - locked.positions, axis=-1)
+    assert moved[:, feet].mean() < 0.5 * moved.mean()  # feet weigh more in the fit than the rest
+    assert fitted.meta["fit_skeleton"]["max_moved"] == pytest.approx(moved.max(), abs=1e-5)

@@ -11,7 +11,11 @@ Music is a path (features computed with the checkpoint's feature set and fps, ca
 layer), an ``(samples, sample_rate)`` tuple, or an already computed (frames, F) feature array. The
 default length is the whole song (from ``start``); any length works: long songs are generated from
 overlapping windows (EDGE's long-form scheme) in bounded memory, songs shorter than one window are
-padded (features mirrored at the end) and the dance cropped to the song. Silence is music too.
+padded (features mirrored at the end) and the dance cropped to the song. Silence is music too. A dance lasts at
+least :data:`MIN_SECONDS` (1 s): a shorter song or ``seconds`` is refused before anything is computed.
+
+Post-processing (position-based models): feet are locked while in contact (``foot_lock``), then the skeleton is
+fitted once so that every bone keeps one length (``fit_skeleton``): the dance's BVH, GLB and npz then agree.
 
 Editing (inpainting): pass ``edit=`` one or more :class:`Edit` (continue from a seed motion,
 in-between two motions, keep the upper/lower body or any joints of a reference over any frames).
@@ -36,7 +40,38 @@ from choreo.models.editing import Constraint, Edit, build_constraint
 from choreo.motion.motion import Motion
 from choreo.trained import TrainedModel, default_threads
 
-__all__ = ["Choreographer", "Edit", "Constraint", "default_threads"]
+__all__ = ["Choreographer", "Edit", "Constraint", "default_threads", "MIN_SECONDS"]
+
+#: the shortest dance choreo makes, in seconds: below it no model has a step to dance, and a few frames of a
+#: "dance" would only hide a wrong --start or --seconds.
+MIN_SECONDS = 1.0
+#: how much more a joint an edit keeps counts in the skeleton fit than a free one
+EDIT_WEIGHT = 100.0
+
+
+def check_time_range(seconds: float | None, start: float, available: float | None = None, what: str = "song") -> None:
+    """Check a dance's time range before anything is computed.
+
+    Args:
+        seconds: the dance's length (None: the rest of the music after ``start``).
+        start: seconds into the music where the dance begins.
+        available: the music's length in seconds, when known.
+
+    Raises:
+        ChoreoError: a negative or non-finite start, a length under :data:`MIN_SECONDS`, or a start that
+            leaves less than :data:`MIN_SECONDS` of music.
+    """
+    if not np.isfinite(start) or start < 0:
+        raise ChoreoError(f"--start must be 0 or more seconds, got {start:g}")
+    if seconds is not None and (not np.isfinite(seconds) or seconds < MIN_SECONDS):
+        raise ChoreoError(f"--seconds must be at least {MIN_SECONDS:g} (a dance needs that much), got {seconds:g}")
+    if available is not None and available - start < MIN_SECONDS:
+        if start > 0:
+            raise ChoreoError(
+                f"the {what} lasts {available:.2f} s: from --start {start:g} there is less than the "
+                f"{MIN_SECONDS:g} s a dance needs"
+            )
+        raise ChoreoError(f"the {what} lasts {available:.2f} s; a dance needs at least {MIN_SECONDS:g} s")
 
 
 def _mono(samples) -> np.ndarray:
@@ -65,15 +100,18 @@ class Choreographer(TrainedModel):
     def features(self, music, seconds: float | None = None, start: float = 0.0) -> tuple[np.ndarray, dict]:
         """(frames, F) features at the model fps for ``music`` from ``start`` for ``seconds`` (all if None),
         and provenance for the motion's ``meta``."""
-        if seconds is not None and not seconds > 0:
-            raise ChoreoError(f"--seconds must be positive, got {seconds}")
-        if start < 0:
-            raise ChoreoError(f"--start must be >= 0, got {start}")
+        check_time_range(seconds, start)
         n_frames = None if seconds is None else max(1, int(round(seconds * self.fps)))
         if isinstance(music, (str, os.PathLike)):
             from choreo.audio.features import song_features
 
             path = Path(music)
+            from choreo.audio.io import audio_duration
+
+            try:
+                check_time_range(seconds, start, audio_duration(path))
+            except ChoreoError as exc:
+                raise ChoreoError(exc.message, path) from None
             end = None if seconds is None else start + seconds
             feats = song_features(path, self.feature_set, self.fps, n_frames=n_frames, start=start, end=end)
             meta = {"audio": str(path), "audio_start": float(start)}
@@ -83,6 +121,7 @@ class Choreographer(TrainedModel):
             y, sr = _mono(music[0]), int(music[1])
             if y.ndim != 1 or sr <= 0:
                 raise ChoreoError("music must be (samples, sample_rate) with mono or (n, channels) samples")
+            check_time_range(seconds, start, len(y) / sr, "music")
             a = int(round(start * sr))
             b = len(y) if seconds is None else a + int(round(seconds * sr))
             y = y[a:b]
@@ -96,6 +135,7 @@ class Choreographer(TrainedModel):
             feats = np.asarray(music, np.float32)
             if feats.ndim != 2:
                 raise ChoreoError("music must be a path, a (samples, sample_rate) tuple or a (frames, features) array")
+            check_time_range(seconds, start, len(feats) / self.fps, "music")
             a = int(round(start * self.fps))
             feats = feats[a : None if n_frames is None else a + n_frames]
             meta = {"audio_start": float(start)}
@@ -147,6 +187,8 @@ class Choreographer(TrainedModel):
         progress: bool = True,
         chunk_windows: int | None = None,
         foot_lock: bool = True,
+        ground: bool = True,
+        fit_skeleton: bool = True,
         **options,
     ) -> Motion:
         """Dance to ``music``.
@@ -167,6 +209,12 @@ class Choreographer(TrainedModel):
             options: other sampling options of the method (``method.sampling_options``).
             foot_lock: pin feet while the model says they are in contact (:func:`choreo.motion.cleanup.lock_feet`;
                 position-based models only, never on frames an edit constrains).
+            ground: stand the dance on the floor where its feet are planted, frame by frame
+                (:func:`choreo.motion.floor.stand_on_floor`: planted feet at height 0, jumps kept, nothing under
+                the floor), after foot locking and the skeleton fit; never on frames an edit holds.
+            fit_skeleton: give the dance constant bone lengths, fitted once after foot locking
+                (:func:`choreo.motion.cleanup.fit_skeleton`; position-based models only), so that its BVH, GLB
+                and npz are the same dance. False: the network's positions as they are (bones may stretch).
 
         Returns:
             a :class:`Motion` at the model fps; ``meta`` records the song, start, seed and settings.
@@ -189,15 +237,30 @@ class Choreographer(TrainedModel):
         extra = {} if chunk_windows is None else {"chunk_windows": int(chunk_windows)}
         x = self.method.generate(feats, seed=seed, constraint=constraint, progress=progress, **settings, **extra)
         motion = self.representation.decode(x, self.fps)
+        keep = None  # frames where an edit holds the feet or the root: neither locking nor grounding moves them
+        if constraint is not None:
+            feet = [j for j in self.representation.skeleton.feet if j >= 0]
+            chans = self.representation.joint_channels([*feet, self.representation.skeleton.root])
+            keep = np.asarray(constraint.mask)[:, chans].any(axis=1)
         if foot_lock:
             from choreo.motion.cleanup import lock_feet
 
-            keep = None
-            if constraint is not None:
-                feet = [j for j in self.representation.skeleton.feet if j >= 0]
-                chans = self.representation.joint_channels([*feet, self.representation.skeleton.root])
-                keep = np.asarray(constraint.mask)[:, chans].any(axis=1)
             motion = lock_feet(motion, motion.meta.get("contacts"), keep=keep)
+        fitted = fit_skeleton and motion.positions is not None and motion.skeleton.dim == 3
+        if fitted:
+            from choreo.motion.cleanup import fit_skeleton as fit
+
+            weights = None
+            if constraint is not None:  # joints an edit keeps stay on their reference as far as fixed bones allow
+                mask = np.asarray(constraint.mask, bool)
+                J = self.representation.skeleton.n_joints
+                kept = np.stack([mask[:, self.representation.joint_channels([j])].any(axis=1) for j in range(J)], 1)
+                weights = np.where(kept, EDIT_WEIGHT, 1.0)
+            motion = fit(motion, weights=weights)
+        if ground:  # last: a vertical shift per frame, which keeps the fitted bones and the locked feet
+            from choreo.motion.floor import stand_on_floor
+
+            motion = stand_on_floor(motion, motion.meta.get("contacts"), keep=keep)
         motion.meta.update(meta)
         motion.meta.update(
             {
@@ -207,6 +270,8 @@ class Choreographer(TrainedModel):
                 "seed": int(seed),
                 **settings,
                 "foot_lock": bool(foot_lock and motion.positions is not None),
+                "ground": "floor" in motion.meta,
+                "fit_skeleton": motion.meta.get("fit_skeleton", False) if fitted else False,
             }
         )
         return motion
