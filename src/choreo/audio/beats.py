@@ -105,13 +105,32 @@ def onset_times(
     return librosa.frames_to_time(frames, sr=sr_used, hop_length=hop_length).astype(np.float64)
 
 
-def write_beats(path: str | os.PathLike, times: np.ndarray) -> None:
-    """Write one beat time in seconds (6 decimals) per line, the annotation format of the beat fixtures."""
+def write_beats(
+    path: str | os.PathLike,
+    times: np.ndarray,
+    positions: np.ndarray | None = None,
+    header: tuple[str, ...] | list[str] = (),
+) -> None:
+    """Write one beat time in seconds (6 decimals) per line, the annotation format of the beat fixtures.
+
+    Args:
+        path: the file to write (atomically).
+        times: (k,) beat times in seconds.
+        positions: optional (k,) ints, each beat's position in its bar (1 = downbeat), written as a second column
+            after a tab: the Ballroom / madmom ``time position`` annotation format. Readers of the first column
+            (:func:`read_beats`) read such a file as a plain beats file.
+        header: lines written first as ``# ...`` comments (readers skip them).
+    """
     from choreo.fileio import atomic_open
 
+    t = np.asarray(times, dtype=np.float64).reshape(-1)
+    if positions is not None and len(positions) != len(t):
+        raise ValueError(f"{len(positions)} bar positions for {len(t)} beats")
     with atomic_open(path, "w") as fh:
-        for t in np.asarray(times, dtype=np.float64):
-            fh.write(f"{t:.6f}\n")
+        for line in header:
+            fh.write(f"# {line}\n")
+        for i, ti in enumerate(t):
+            fh.write(f"{ti:.6f}\t{int(positions[i])}\n" if positions is not None else f"{ti:.6f}\n")
 
 
 def read_beats(path: str | os.PathLike) -> np.ndarray:
@@ -130,3 +149,32 @@ def read_beats(path: str | os.PathLike) -> np.ndarray:
     except OSError as exc:
         raise ChoreoError(f"cannot read the beat file ({exc.strerror or exc})", path) from None
     return np.asarray(out, dtype=np.float64)
+
+
+def read_beat_positions(path: str | os.PathLike) -> np.ndarray | None:
+    """Each beat's position in its bar (second column, 1 = downbeat) of a beats file :func:`read_beats` reads, as
+    (k,) int64; None when the file has no second column. A second column must then be on every line and hold
+    positive integers."""
+    col = []
+    try:
+        with open(path) as fh:
+            for n, line in enumerate(fh, 1):
+                fields = line.split()
+                if not fields or fields[0].startswith("#"):
+                    continue
+                if len(fields) < 2:
+                    col.append(None)
+                    continue
+                try:
+                    col.append(int(fields[1]))
+                except ValueError:
+                    raise ChoreoError(
+                        f"line {n}: the bar position is not an integer: {fields[1][:20]!r}", path
+                    ) from None
+    except OSError as exc:
+        raise ChoreoError(f"cannot read the beat file ({exc.strerror or exc})", path) from None
+    if not col or all(c is None for c in col):
+        return None
+    if any(c is None or c < 1 for c in col):
+        raise ChoreoError("bar positions must be integers >= 1 on every line (or on none)", path)
+    return np.asarray(col, dtype=np.int64)
