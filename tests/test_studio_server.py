@@ -218,6 +218,7 @@ def test_motion_uploads_become_takes(env, data_dir, tmp_path):
     assert r.status_code == 200, r.text
     t = r.json()["take"]
     assert t["kind"] == "upload" and t["frames"] == 45 and t["audio"] is None
+    assert t["dance_beats"] == [] and t["dance_downbeats"] == []  # 1.5 s: too short to tell a tempo
     # a Dance with Melody sequence folder, zipped
     zbuf = io.BytesIO()
     import zipfile
@@ -228,6 +229,11 @@ def test_motion_uploads_become_takes(env, data_dir, tmp_path):
     r = upload(c, "DANCE_C_2.zip", zbuf.getvalue())
     assert r.status_code == 200, r.text
     assert r.json()["upload"]["skeleton"] == "dwm23"
+    # the dance's own beats from its motion (choreo.motion.rhythm), for the timeline: regular, bars among them
+    t = r.json()["take"]
+    beats, downbeats = np.array(t["dance_beats"]), t["dance_downbeats"]
+    assert len(beats) > 20 and np.all(np.diff(beats) > 0) and 0 <= beats[0] and beats[-1] <= t["duration"]
+    assert 0.25 < np.median(np.diff(beats)) < 1.5 and set(downbeats) <= set(t["dance_beats"]) and downbeats
 
 
 TWO_JOINT_BVH = b"""HIERARCHY

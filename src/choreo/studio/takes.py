@@ -30,7 +30,9 @@ class Take:
     Attributes:
         title: what the page calls it; kind: ``dance`` (made), ``music`` (music made for it), ``upload``.
         motion: the dance; audio: its music as a WAV of exactly its span (None: silent);
-        beats: beat times in seconds from the dance's start; contacts: (T, 4) feet on the ground.
+        beats: the music's beat times in seconds from the dance's start; contacts: (T, 4) feet on the ground.
+        dance_beats, dance_downbeats: the dance's own beats and bar starts from its motion
+            (:func:`choreo.motion.rhythm.dance_rhythm`; empty for a dance too short or too still to tell).
         settings: how it was made (model, seed, song, start...), shown in the page and reused by edits.
         files: written files by format (``glb`` always).
         number: the take's place in this run (1, 2, ...), shown as ``#n`` and used in titles that name takes.
@@ -44,6 +46,8 @@ class Take:
     contacts: np.ndarray
     settings: dict[str, Any]
     files: dict[str, StoredFile] = field(default_factory=dict)
+    dance_beats: list[float] = field(default_factory=list)
+    dance_downbeats: list[float] = field(default_factory=list)
     number: int = 0
     id: str = field(default_factory=new_id)
 
@@ -65,6 +69,8 @@ class Take:
             "feet": feet,
             "contacts": ["".join("1" if c else "0" for c in row) for row in self.contacts.T],
             "beats": [round(b, 4) for b in self.beats],
+            "dance_beats": [round(b, 4) for b in self.dance_beats],
+            "dance_downbeats": [round(b, 4) for b in self.dance_downbeats],
             "audio": self.audio.id if self.audio else None,
             "glb": self.files["glb"].id,
             "files": {k: v.id for k, v in self.files.items()},
@@ -82,6 +88,17 @@ def span_audio(song: str, start: float, duration: float) -> tuple[np.ndarray, in
     except ChoreoError:
         y = np.zeros(0, np.float32)  # the dance runs past the song: all silence
     return (np.pad(y[:n], (0, max(0, n - len(y)))), PLAYBACK_SR)
+
+
+def _dance_beats(motion: Motion) -> tuple[list[float], list[float]]:
+    """The dance's own beats and downbeats (seconds from its start), from its motion alone."""
+    from choreo.motion.rhythm import dance_rhythm
+
+    try:
+        r = dance_rhythm(motion)
+    except ChoreoError:  # too short, 2D, or without the joints the accents need: the timeline shows none
+        return [], []
+    return [float(t) for t in r.beats], [float(t) for t in r.downbeats]
 
 
 def _beats(y: np.ndarray, sr: int) -> list[float]:
@@ -127,6 +144,7 @@ class TakeBook:
             files["wav"] = audio
             beats = _beats(y, sr)
         take = Take(title, kind, motion, audio, beats, motion.foot_contacts(), settings, files)
+        take.dance_beats, take.dance_downbeats = _dance_beats(motion)
         with self._lock:
             take.number = len(self._takes) + 1
             self._takes[take.id] = take

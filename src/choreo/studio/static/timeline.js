@@ -1,4 +1,5 @@
-// The timeline under the viewer: the music's beats as ticks, the feet's contacts as strips, the playhead,
+// The timeline under the viewer: the music's beats as ticks from the top, the dance's own beats (from its
+// motion) as ticks from the bottom with its bar starts taller, the feet's contacts as strips, the playhead,
 // and the time range chosen for editing. Click to go to a time; drag to choose a range.
 
 export class Timeline {
@@ -8,6 +9,8 @@ export class Timeline {
     this.onRange = onRange;
     this.duration = 0;
     this.beats = [];
+    this.danceBeats = [];
+    this.downbeats = new Set();
     this.contacts = [];
     this.time = 0;
     this.range = null; // [from, to] seconds
@@ -21,6 +24,8 @@ export class Timeline {
   setTake(take) {
     this.duration = take ? take.duration : 0;
     this.beats = take ? take.beats : [];
+    this.danceBeats = take && take.dance_beats ? take.dance_beats : [];
+    this.downbeats = new Set(take && take.dance_downbeats ? take.dance_downbeats : []);
     this.contacts = take ? take.contacts : [];
     this.range = null;
     this.draw();
@@ -102,6 +107,12 @@ export class Timeline {
     const top = Math.round(h * 0.12);
     const tick = Math.round(h * 0.5);
     for (const b of this.beats) g.fillRect(Math.round(x(b)), top, Math.max(1, Math.round(dpr)), tick);
+    // the dance's own beats, up from the bottom edge; a bar's first beat reaches higher
+    g.fillStyle = '#7fe0a0';
+    for (const b of this.danceBeats) {
+      const len = Math.round(h * (this.downbeats.has(b) ? 0.3 : 0.15));
+      g.fillRect(Math.round(x(b)), h - len, Math.max(1, Math.round(dpr)), len);
+    }
     // playhead
     g.fillStyle = '#ffffff';
     g.fillRect(Math.round(x(this.time)) - dpr, 0, 2 * dpr, h);
