@@ -223,6 +223,7 @@ def test_options_are_typed_booleans_included():
     assert parse_setting("guidance=3; ssr_root=base;") == {"guidance": 3, "ssr_root": "base"}
     assert parse_setting("") == {}
     assert cell([1.0, 2.0, 3.0]) == "2 [1, 3]" and cell([None]) == "n/a" and cell([0.5]) == "0.5"
+    assert cell([-2.842e-14]) == "0" and cell([1e-5]) == "1e-05"  # a set against itself: round-off prints 0
 
 
 def test_bad_requests_fail_before_any_dancing(tiny, data_dir, capsys):

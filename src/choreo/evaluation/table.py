@@ -56,7 +56,8 @@ def value(result: Mapping, key: str) -> float | None:
 
 
 def _num(v: float) -> str:
-    return f"{v:.4g}"
+    # a set scored against itself gives 0 up to float round-off (FID -2.8e-14): print the 0 it is
+    return "0" if abs(v) < 1e-9 else f"{v:.4g}"
 
 
 def summarize(values: Sequence[float | None]) -> dict | None:
