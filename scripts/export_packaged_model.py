@@ -19,21 +19,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import yaml
-
 from choreo.errors import ChoreoError
+from choreo.train.config import parse_assignments
 from choreo.train.export import export_packaged
-
-
-def parse_settings(pairs: list[str]) -> dict:
-    """``["guidance=3", "ssr_root=base"]`` -> ``{"guidance": 3, "ssr_root": "base"}`` (values as YAML)."""
-    out = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise ChoreoError(f"--set wants NAME=VALUE, got {pair!r}")
-        out[name.strip()] = yaml.safe_load(value)
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         info = {"description": args.description, "data": args.data, "licence": args.licence}
-        path = export_packaged(args.run, args.out, parse_settings(args.set), info)
+        path = export_packaged(args.run, args.out, parse_assignments(args.set), info)
     except ChoreoError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ Pure functions on (T, J, 3) metres, y-up; the motion's own contacts (a model's p
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from choreo.motion.cleanup import fade_near
 from choreo.motion.motion import Motion
@@ -65,23 +66,6 @@ def _interpolate(values: np.ndarray) -> np.ndarray:
     return np.interp(t, t[ok], values[ok])
 
 
-def _moving_average(x: np.ndarray, frames: int) -> np.ndarray:
-    if frames <= 1 or len(x) < 2:
-        return x
-    pad = frames // 2
-    padded = np.pad(x, (pad, frames - 1 - pad), mode="edge")
-    return np.convolve(padded, np.ones(frames) / frames, mode="valid")
-
-
-def _running_max(x: np.ndarray, frames: int) -> np.ndarray:
-    if frames <= 1:
-        return x
-    pad = frames // 2
-    padded = np.pad(x, (pad, frames - 1 - pad), mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, frames)
-    return windows.max(axis=1)
-
-
 def floor_offset(
     heights: np.ndarray,
     contacts: np.ndarray,
@@ -105,7 +89,7 @@ def floor_offset(
     """
     support = support_height(heights, contacts, feet)
     if np.isfinite(support).any():
-        offset = _moving_average(_interpolate(support), max(1, int(round(smooth_seconds * fps))))
+        offset = uniform_filter1d(_interpolate(support), max(1, int(round(smooth_seconds * fps))), mode="nearest")
     else:
         offset = np.full(len(heights), float(np.percentile(heights.min(axis=1), 5.0)))
     below = -(heights.min(axis=1) - offset)  # how far the lowest joint is under the floor after the correction
@@ -113,7 +97,7 @@ def floor_offset(
     if lift.any():
         frames = max(1, int(round(smooth_seconds * fps)))
         # a running max twice as wide as the average: every lifted frame keeps its whole lift after smoothing
-        lift = _moving_average(_running_max(lift, 2 * frames + 1), frames)
+        lift = uniform_filter1d(maximum_filter1d(lift, 2 * frames + 1, mode="nearest"), frames, mode="nearest")
     return offset - lift
 
 

@@ -141,25 +141,37 @@ class RunConfig:
                 yaml.safe_dump(self.to_dict(), fh, sort_keys=False)
 
 
+def parse_assignments(pairs: list[str], source: str = "--set") -> dict[str, Any]:
+    """``["model.width=32", "guidance=3", "ssr_steps=null"]`` -> ``{"model.width": 32, "guidance": 3, "ssr_steps":
+    None}``: each ``NAME=VALUE`` with its value read as YAML (``3`` a number, ``null`` None, ``[1, 2]`` a list, ``base``
+    a string). A pair without ``=`` or a name, or a value that is not YAML, is a ChoreoError naming ``source``."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ChoreoError(f"{source} wants NAME=VALUE, got {pair!r}")
+        try:
+            out[name.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ChoreoError(f"{source} {pair!r}: the value is not valid YAML") from None
+    return out
+
+
 def apply_overrides(cfg: RunConfig, pairs: list[str], source: str = "--set") -> RunConfig:
-    """``cfg`` with ``SECTION.KEY=VALUE`` settings on top (values read as YAML: ``3`` a number, ``null`` None,
-    ``[1, 2]`` a list), checked like a config file: an unknown section or key is a ChoreoError naming it.
+    """``cfg`` with ``SECTION.KEY=VALUE`` settings on top (values read as YAML, :func:`parse_assignments`), checked
+    like a config file: an unknown section or key is a ChoreoError naming it.
 
     >>> apply_overrides(RunConfig(), ["model.width=32", "train.steps=2"]).train.steps
     2
     """
     d = cfg.to_dict()
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        section, dot, key = name.strip().partition(".")
-        if not sep or not dot or not key:
-            raise ChoreoError(f"{source} wants SECTION.KEY=VALUE (e.g. model.width=64), got {pair!r}")
+    for name, value in parse_assignments(pairs, source).items():
+        section, dot, key = name.partition(".")
+        if not dot or not key:
+            raise ChoreoError(f"{source} wants SECTION.KEY=VALUE (e.g. model.width=64), got {name!r}")
         if section not in ("data", "model", "train"):
-            raise ChoreoError(f"{source} {pair!r}: the section is data, model or train, not {section!r}")
-        try:
-            d[section][key] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise ChoreoError(f"{source} {pair!r}: the value is not valid YAML") from None
+            raise ChoreoError(f"{source} {name!r}: the section is data, model or train, not {section!r}")
+        d[section][key] = value
     return RunConfig.from_dict(d, source)
 
 

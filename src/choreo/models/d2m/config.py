@@ -23,7 +23,7 @@ _ANY = object()
 
 #: removed setting -> the value that switched it off (the option's old default)
 REMOVED: dict[str, object] = {
-    "motion_input": "raw",  # the generator read rhythm descriptors of the dance (choreo.models.motion_rhythm)
+    "motion_input": "raw",  # the generator read rhythm descriptors of the dance (models/motion_rhythm.py, also gone)
     "loss_beat": 0.0,  # beat accent of the generated mel on the real music's beats
     "loss_mel_stats": 0.0,  # per-band mean and std of the log-mel over time
     "loss_dance_beat": 0.0,  # hinge on the accent of the generated mel on the dance's kinematic beats
